@@ -1,0 +1,50 @@
+# autoresearch — every target installs what it needs first and is safe to run again.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+AR      = $(VENV)/bin/autoresearch
+STAMP   = $(VENV)/.installed
+MODEL  ?= qwen1.5b
+ARGS   ?=
+SWIFT  := $(shell command -v swift 2>/dev/null)
+
+.PHONY: setup run test bench native models-test models-run clean help
+
+help:
+	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
+	@echo "make test   install, fetch the test models, build the Swift runner, run the test suite"
+	@echo "make bench  install and print the side-by-side benchmark figures"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+native:
+ifneq ($(SWIFT),)
+	cd native && swift build -c release --product fm-runner
+else
+	@echo "swift not found: skipping the fm-runner build (the llama runner is used)"
+endif
+
+models-test: setup
+	$(AR) models fetch --model smollm2 --model minilm
+
+models-run: setup
+	$(AR) models fetch --model $(MODEL) --model minilm
+
+run: models-run native
+	$(AR) init
+	$(AR) run --model $(MODEL) $(ARGS)
+
+test: models-test native
+	$(PY) -m pytest -q $(ARGS)
+
+bench: models-test native
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) native/.build

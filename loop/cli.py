@@ -1,0 +1,20 @@
+"""The `autoresearch` command. Each area registers its own commands from `loop/commands/`."""
+
+from __future__ import annotations
+
+import typer
+
+from loop.commands import daemon, dashboard, evaluation, models, record, ruler, runner
+
+app = typer.Typer(
+    help="Improve an on-device LLM feature overnight against a frozen ruler, and keep an honest record.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for area in (models, ruler, evaluation, runner, daemon, record, dashboard):
+    area.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,133 @@
+"""One config object for the whole daemon. Loaded from `autoresearch.toml` (optional) at the repo
+root, then overridden by environment variables. Every field says what it is for.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loop.errors import InputError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_FILE = "autoresearch.toml"
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # --- where things live -------------------------------------------------------------------
+    repo: Path = Field(default=REPO_ROOT)  # the git repository under research (holds ruler/ and agent_workspace/)
+    database_url: str | None = None  # SQLAlchemy URL; None = sqlite file db/autoresearch.sqlite in the repo
+    # --- the ruler -----------------------------------------------------------------------------
+    judge: Literal["auto", "proxy", "anthropic"] = "auto"  # auto = anthropic when credentials exist, else proxy
+    judge_model: str = "claude-sonnet-4-6"  # the official judge's model id (part of the ruler id)
+    judge_mode: Literal["standard", "coverage-blind"] = "standard"  # analyses only; a separate ruler id
+    judge_concurrency: int = Field(default=16, ge=1, le=64)  # judge requests in flight at once
+    judge_max_retries: int = Field(default=4, ge=0, le=10)  # retries on 429/5xx/timeouts/malformed replies
+    judge_timeout_s: float = Field(default=60.0, gt=0)  # per judge request
+    anthropic_base_url: str | None = None  # a compatible server instead of the cloud (tests use 127.0.0.1)
+    # --- the runner ----------------------------------------------------------------------------
+    runner: Literal["auto", "llama", "apple", "cloud", "replay"] = "auto"  # auto = apple on a capable Mac, else llama
+    model: str = "qwen1.5b"  # portable model name from loop.models.REGISTRY (smollm2 | qwen0.5b | qwen1.5b)
+    runner_timeout_s: float = Field(default=120.0, gt=0)  # per model call
+    case_timeout_s: float = Field(default=300.0, gt=0)  # per pipeline case (all its model calls)
+    fm_runner_path: Path | None = None  # the compiled Swift fm-runner; None = native/.build/release/fm-runner
+    sandbox: Literal["auto", "bwrap", "sandbox-exec", "none"] = "auto"  # how pipelines are confined
+    # --- the loop ------------------------------------------------------------------------------
+    agent: Literal["auto", "claude", "sweep"] = "auto"  # auto = claude when credentials exist, else sweep
+    agent_model: str = "claude-sonnet-4-6"  # model the research agent runs on
+    research_branch: str = "research"  # kept experiments advance this branch
+    max_turns: int = Field(default=40, ge=1)  # per-iteration agent turn cap
+    max_agent_seconds: float = Field(default=1800.0, gt=0)  # per-iteration agent wall-time cap
+    max_agent_usd: float = Field(default=2.0, gt=0)  # per-iteration agent dollar cap
+    budget_usd: float = Field(default=25.0, gt=0)  # dollar budget for one `run`
+    max_experiments: int | None = None  # stop after this many experiments in one `run`
+    max_consecutive_failures: int = Field(default=5, ge=1)  # invalid/crashed in a row before halting
+    plateau: int = Field(default=25, ge=1)  # experiments without a new best before halting
+    keep_policy: Literal["paired", "greedy"] = "paired"  # paired bootstrap (default) or any new best
+    full_gate_margin: float = Field(default=0.03, ge=0)  # run the full gate when dev is within this of the best
+    bootstrap_samples: int = Field(default=2000, ge=100)  # resamples in the paired keep test
+    keep_confidence: float = Field(default=0.95, gt=0.5, lt=1)  # required share of resamples showing a gain
+    window: str | None = None  # run only inside "HH:MM-HH:MM" (e.g. "22:00-07:00"); None = always
+    interval_s: float = Field(default=5.0, ge=0)  # pause between iterations
+    # --- notifications -------------------------------------------------------------------------
+    webhook_url: str | None = None  # JSON POST on new best / invalid / training request / halt
+    desktop_notifications: bool = True  # notify-send / osascript where available
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.repo / 'db' / 'autoresearch.sqlite'}"
+
+    @property
+    def ruler_dir(self) -> Path:
+        return self.repo / "ruler"
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.repo / "agent_workspace"
+
+    @property
+    def has_anthropic_credentials(self) -> bool:
+        return bool(os.environ.get("ANTHROPIC_API_KEY") or self.anthropic_base_url)
+
+    @property
+    def resolved_judge(self) -> str:
+        if self.judge != "auto":
+            return self.judge
+        return "anthropic" if self.has_anthropic_credentials else "proxy"
+
+    @property
+    def resolved_agent(self) -> str:
+        if self.agent != "auto":
+            return self.agent
+        return "claude" if self.has_anthropic_credentials else "sweep"
+
+
+ENV_OVERRIDES = {
+    "DATABASE_URL": "database_url",
+    "ANTHROPIC_BASE_URL": "anthropic_base_url",
+    "AUTORESEARCH_JUDGE": "judge",
+    "AUTORESEARCH_JUDGE_MODEL": "judge_model",
+    "AUTORESEARCH_RUNNER": "runner",
+    "AUTORESEARCH_MODEL": "model",
+    "AUTORESEARCH_AGENT": "agent",
+    "AUTORESEARCH_SANDBOX": "sandbox",
+}
+
+
+def load_config(repo: Path | None = None, **overrides) -> Config:
+    """Read `autoresearch.toml` from the repo (if present), apply env vars, then explicit overrides."""
+    repo = Path(repo or os.environ.get("AUTORESEARCH_REPO") or REPO_ROOT).resolve()
+    path = repo / CONFIG_FILE
+    data: dict = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(path, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+    data["repo"] = repo
+    for env, field in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            data[field] = os.environ[env]
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(path, f"setting `{field}`: {first['msg']}", line=_line_of(path, field)) from None
+
+
+def _line_of(path: Path, field: str) -> int | None:
+    if not path.exists():
+        return None
+    key = field.split(".")[0]
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip().startswith(key) and "=" in line:
+            return number
+    return None

@@ -1,0 +1,181 @@
+"""Typed ORM models of the record. Every score row carries the ruler id it was measured under.
+
+Schema changes go through an Alembic migration in `db/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Ruler(Base):
+    """One version of the measuring stick: file hashes + judge model + judge mode."""
+
+    __tablename__ = "rulers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    judge_id: Mapped[str] = mapped_column(String(200))  # e.g. "proxy:minilm-l6-int8/1" or "anthropic:claude-sonnet-4-6"
+    judge_mode: Mapped[str] = mapped_column(String(40), default="standard")
+    files: Mapped[dict] = mapped_column(JSON)  # relative path -> sha256
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Experiment(Base):
+    """One iteration of the loop (or an interactive adapter evaluation)."""
+
+    __tablename__ = "experiments"
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent: Mapped[int | None] = mapped_column(Integer, nullable=True)  # incumbent experiment number
+    parent_commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    branch: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running|kept|discarded|invalid|crashed
+    step: Mapped[str] = mapped_column(String(30), default="claimed")  # state-machine step reached
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    hypothesis: Mapped[str | None] = mapped_column(Text, nullable=True)
+    method: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lever: Mapped[str] = mapped_column(String(20), default="inference")  # inference|sft|orpo
+    operator: Mapped[str] = mapped_column(String(20), default="autonomous")  # autonomous|interactive
+    agent: Mapped[str | None] = mapped_column(String(40), nullable=True)  # claude|sweep|adapter
+    gate: Mapped[str | None] = mapped_column(String(10), nullable=True)  # highest gate reached
+    quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    delta: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dims: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    wins: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ties: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    losses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ruler_id: Mapped[str | None] = mapped_column(ForeignKey("rulers.id"), nullable=True)
+    judge_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    runner_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    runner_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    agent_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    agent_turns: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    agent_tokens: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    agent_denials: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    agent_claimed_quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    durations: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # step -> seconds
+    diff: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trace_svg: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    evaluations: Mapped[list["Evaluation"]] = relationship(back_populates="experiment")
+
+
+class Evaluation(Base):
+    """One scoring of one workspace on one gate under one ruler."""
+
+    __tablename__ = "evaluations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_number: Mapped[int | None] = mapped_column(ForeignKey("experiments.number"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="official")  # official|agent|noise|reference|manual|holdout
+    gate: Mapped[str] = mapped_column(String(10))  # dev|full|holdout
+    ruler_id: Mapped[str] = mapped_column(ForeignKey("rulers.id"))
+    judge_id: Mapped[str] = mapped_column(String(200))
+    workspace_hash: Mapped[str] = mapped_column(String(64))
+    runner_backend: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    runner_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    runner_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    quality: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pairwise: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rubric: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dims: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    wins: Mapped[int] = mapped_column(Integer, default=0)
+    ties: Mapped[int] = mapped_column(Integer, default=0)
+    losses: Mapped[int] = mapped_column(Integer, default=0)
+    judge_errors: Mapped[int] = mapped_column(Integer, default=0)
+    model_calls: Mapped[int] = mapped_column(Integer, default=0)
+    judge_calls: Mapped[int] = mapped_column(Integer, default=0)
+    wall_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    experiment: Mapped[Experiment | None] = relationship(back_populates="evaluations")
+    cases: Mapped[list["CaseResult"]] = relationship(back_populates="evaluation", cascade="all, delete-orphan")
+
+
+class CaseResult(Base):
+    """One case of one evaluation: the candidate, its scores, both verdicts, the reasoning, the trace."""
+
+    __tablename__ = "case_results"
+    __table_args__ = (UniqueConstraint("evaluation_id", "case_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(40))
+    task: Mapped[str] = mapped_column(Text)
+    candidate: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # {title, questions}
+    invalid_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    atomicity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    specificity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    coverage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    naturalness: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    non_redundancy: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict_candidate_first: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    verdict_gold_first: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    verdict: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    reasoning: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failure_notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    judge_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    gold_leak: Mapped[bool] = mapped_column(Boolean, default=False)
+    trace: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    from_cache: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="cases")
+
+
+class GenerationCacheEntry(Base):
+    """A pipeline's answer for one task, reusable when the whole pipeline decoded deterministically."""
+
+    __tablename__ = "generation_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    invalid_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trace: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VerdictCacheEntry(Base):
+    """A judge's finding keyed by (ruler id, judge id, task, candidate hash)."""
+
+    __tablename__ = "verdict_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    judgement: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TrainingRequest(Base):
+    """A manual-training request raised by the agent, answered by a human."""
+
+    __tablename__ = "training_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_number: Mapped[int | None] = mapped_column(ForeignKey("experiments.number"), nullable=True)
+    recipe: Mapped[str] = mapped_column(String(10))  # sft|orpo
+    rationale: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|answered|declined
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    path: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Event(Base):
+    """A notification-worthy event (new best, invalid, training request, halt), kept for the digest."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    experiment_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
