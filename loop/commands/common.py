@@ -1,0 +1,25 @@
+"""Helpers shared by CLI commands: load config with a clean error, print errors the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from loop.config import Config, load_config
+from loop.errors import InputError
+
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def config_or_exit(repo: Path | None = None, **overrides) -> Config:
+    try:
+        return load_config(repo, **overrides)
+    except InputError as exc:
+        fail(str(exc))

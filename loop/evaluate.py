@@ -1,0 +1,176 @@
+"""The evaluation harness: run the pipeline on every gate task through a runner, judge each answer
+against the gold, summarise into one quality number, and record it.
+
+Generation is sequential (one runner, one model); judging runs concurrently on a bounded thread pool
+and overlaps with generation. Both are cached (see loop/eval_cache.py), so re-evaluating an unchanged
+workspace makes zero model calls and zero judge calls.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from loop.config import Config
+from loop.eval_cache import EvalCache, generation_key, verdict_key
+from loop.eval_progress import EvalProgress
+from loop.eval_record import record_evaluation
+from loop.ruler_files import gate_cases, ruler_id
+from loop.runners.protocol import Backend
+from loop.schemas import Answer, Case, CaseJudgement, CaseOutcome, QualitySummary
+from loop.workspace import workspace_hash
+from ruler.scoring import invalid_candidate_judgement, summarize
+
+
+class EvaluationReport(BaseModel):
+    evaluation_id: int | None
+    gate: str
+    kind: str
+    ruler_id: str
+    judge_id: str
+    workspace_hash: str
+    backend: Backend
+    summary: QualitySummary
+    outcomes: list[CaseOutcome]
+    model_calls: int
+    judge_calls: int
+    wall_s: float
+
+
+def evaluate(
+    config: Config,
+    gate: str,
+    *,
+    workspace: Path | None = None,
+    session=None,
+    runner=None,
+    judge=None,
+    kind: str = "official",
+    experiment_number: int | None = None,
+    progress: bool = True,
+    record: bool = True,
+    use_cache: bool = True,
+) -> EvaluationReport:
+    """Score `workspace` (default: the repo's agent_workspace) on a gate ('dev', 'full' or 'holdout')."""
+    started = time.perf_counter()
+    workspace = Path(workspace or config.workspace_dir)
+    cases = gate_cases(config.ruler_dir, gate)
+    with ExitStack() as stack:
+        judge = judge or _make_judge(config)
+        runner = runner or stack.enter_context(_open_runner(config))
+        backend = runner.probe()
+        if backend.name == "cloud":
+            kind = "reference"  # a cloud candidate is a ceiling analysis, never the on-device record
+        rid = ruler_id(config.ruler_dir, judge.judge_id)
+        ws_hash = workspace_hash(workspace)
+        cache = EvalCache(config.db_url, enabled=use_cache)
+        pipeline = _LazyPipeline(stack, workspace, runner, config, session)
+        pool = stack.enter_context(ThreadPoolExecutor(config.judge_concurrency, thread_name_prefix="judge"))
+        bar = stack.enter_context(EvalProgress(len(cases), enabled=progress))
+        outcomes: list[CaseOutcome] = []
+        pending: dict[str, Future] = {}
+        model_calls = 0
+        for case in cases:
+            outcome, calls = _generate(case, backend, ws_hash, cache, pipeline)
+            model_calls += calls
+            outcomes.append(outcome)
+            bar.generated(case.id)
+            if outcome.candidate is None or outcome.invalid_reason:
+                outcome.judgement = invalid_candidate_judgement(outcome.invalid_reason or "no answer")
+                bar.judged()
+            else:
+                future = pool.submit(_judge_cached, judge, cache, rid, case, outcome.candidate)
+                future.add_done_callback(lambda _f: bar.judged())
+                pending[case.id] = future
+        for outcome in outcomes:
+            if outcome.case_id in pending:
+                outcome.judgement = pending[outcome.case_id].result()
+    judgements = [o.judgement for o in outcomes]
+    report = EvaluationReport(
+        evaluation_id=None, gate=gate, kind=kind, ruler_id=rid, judge_id=judge.judge_id,
+        workspace_hash=ws_hash, backend=backend, summary=summarize(judgements), outcomes=outcomes,
+        model_calls=model_calls, judge_calls=sum(j.judge_calls for j in judgements),
+        wall_s=time.perf_counter() - started,
+    )
+    if record:
+        report.evaluation_id = record_evaluation(config, report, experiment_number)
+    return report
+
+
+def _generate(case: Case, backend: Backend, ws_hash: str, cache: EvalCache, pipeline) -> tuple[CaseOutcome, int]:
+    key = generation_key(ws_hash, backend, case.task)
+    hit = cache.get_generation(key)
+    if hit is not None:
+        answer = Answer.model_validate(hit.answer) if hit.answer else None
+        outcome = CaseOutcome(case_id=case.id, task=case.task, candidate=answer,
+                              invalid_reason=hit.invalid_reason, trace=hit.trace or [], from_cache=True)
+        return _flag_leak(outcome, case), 0
+    result = pipeline.get().run_case(case.task)
+    reason = result.error or (result.answer.shape_problem() if result.answer else "pipeline returned no answer")
+    outcome = CaseOutcome(case_id=case.id, task=case.task, candidate=result.answer, invalid_reason=reason,
+                          trace=result.trace, latency_ms=result.latency_ms)
+    if result.deterministic and not _is_transient(result.error):
+        cache.put_generation(key, result.answer, reason, result.trace)
+    return _flag_leak(outcome, case), result.model_calls
+
+
+def _is_transient(error: str | None) -> bool:
+    return bool(error) and any(word in error.lower() for word in ("timeout", "runner", "killed", "crash"))
+
+
+def _flag_leak(outcome: CaseOutcome, case: Case) -> CaseOutcome:
+    from loop.sandbox.leak import gold_leak
+
+    if outcome.candidate is not None and not outcome.invalid_reason:
+        leak = gold_leak(outcome.candidate, case.gold)
+        if leak:
+            outcome.gold_leak = True
+            outcome.invalid_reason = f"gold leak: {leak if isinstance(leak, str) else 'near-copy of the gold'}"
+    return outcome
+
+
+def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer) -> CaseJudgement:
+    key = verdict_key(rid, judge.judge_id, case.task, candidate)
+    hit = cache.get_verdict(key)
+    if hit is not None:
+        return hit.model_copy(update={"judge_calls": 0})
+    try:
+        judgement = judge.judge(case, candidate)
+    except Exception as exc:  # a judge must not raise, but one that does must not lose the evaluation
+        judgement = CaseJudgement(dims=None, verdict_candidate_first=None, verdict_gold_first=None,
+                                  verdict=None, error=f"judge raised {type(exc).__name__}: {exc}")
+    cache.put_verdict(key, judgement)
+    return judgement
+
+
+class _LazyPipeline:
+    """Starts the sandboxed pipeline worker only on the first cache miss."""
+
+    def __init__(self, stack: ExitStack, workspace: Path, runner, config: Config, session):
+        self._stack, self._workspace, self._runner, self._config = stack, workspace, runner, config
+        self._session = session
+
+    def get(self):
+        if self._session is None:
+            from loop.sandbox.session import PipelineSession
+
+            self._session = self._stack.enter_context(PipelineSession(
+                self._workspace, self._runner, case_timeout_s=self._config.case_timeout_s,
+                sandbox=self._config.sandbox))
+        return self._session
+
+
+def _make_judge(config: Config):
+    from loop.judges import make_judge
+
+    return make_judge(config)
+
+
+def _open_runner(config: Config):
+    from loop.runners.factory import open_runner
+
+    return open_runner(config)
