@@ -5,6 +5,7 @@ root, then overridden by environment variables. Every field says what it is for.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -109,7 +110,7 @@ def load_config(repo: Path | None = None, **overrides) -> Config:
         try:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(path, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+            raise InputError(path, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     data["repo"] = repo
     for env, field in ENV_OVERRIDES.items():
         if os.environ.get(env):
@@ -121,6 +122,12 @@ def load_config(repo: Path | None = None, **overrides) -> Config:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise InputError(path, f"setting `{field}`: {first['msg']}", line=_line_of(path, field)) from None
+
+
+def toml_error_line(exc: tomllib.TOMLDecodeError) -> int | None:
+    """tomllib (3.11) only puts the line in the message: '... (at line 2, column 1)'."""
+    found = re.search(r"at line (\d+)", str(exc))
+    return int(found.group(1)) if found else None
 
 
 def _line_of(path: Path, field: str) -> int | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from loop.config import toml_error_line
 from loop.errors import InputError
 from loop.schemas import Case
 
@@ -56,7 +57,7 @@ def load_gates(ruler_dir: Path, cases: list[Case]) -> dict[str, list[str]]:
     except FileNotFoundError:
         raise InputError(path, "file not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+        raise InputError(path, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
     known = [c.id for c in cases]
     gates: dict[str, list[str]] = {}
     for name, table in data.items():
