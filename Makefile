@@ -8,7 +8,7 @@ MODEL  ?= qwen1.5b
 ARGS   ?=
 SWIFT  := $(shell command -v swift 2>/dev/null)
 
-.PHONY: setup run test bench native models-test models-run clean help
+.PHONY: setup run test bench native models-test models-run system-deps clean help
 
 help:
 	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
@@ -30,17 +30,29 @@ else
 	@echo "swift not found: skipping the fm-runner build (the llama runner is used)"
 endif
 
+# bubblewrap confines pipelines on Linux; chromium drives the dashboard tests. Installed with apt when
+# missing and we may (root on Debian); elsewhere a note says what the affected tests need.
+system-deps:
+	@missing=""; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ] && [ "$$(uname)" = Linux ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note: install$$missing for the sandbox and dashboard tests"; fi; \
+	fi
+
 models-test: setup
 	$(AR) models fetch --model smollm2 --model minilm
 
 models-run: setup
 	$(AR) models fetch --model $(MODEL) --model minilm
 
-run: models-run native
+run: system-deps models-run native
 	$(AR) init
 	$(AR) run --model $(MODEL) $(ARGS)
 
-test: models-test native
+test: system-deps models-test native
 	$(PY) -m pytest -q $(ARGS)
 
 bench: models-test native
