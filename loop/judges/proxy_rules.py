@@ -1,0 +1,67 @@
+"""Form rules of the proxy judge (pure string checks, no model): atomicity, naturalness, topic kinds.
+
+Part of the proxy's identity "proxy:minilm-l6-int8/1": changing a rule here means bumping that version.
+"""
+
+from __future__ import annotations
+
+import re
+
+INTERROGATIVES = (
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how",
+    "do", "does", "did", "is", "are", "was", "were", "will", "would", "can", "could", "should",
+    "shall", "may", "might", "have", "has", "had", "am", "any", "roughly", "approximately",
+)
+_SECOND_ASK = re.compile(
+    r"(?:\band\b|\bor\b|;|,)\s+(?:also\s+)?(?:what|which|who|when|where|why|how|do|does|did|is|are|will|would|"
+    r"can|could|should|have|has)\b",
+    re.IGNORECASE,
+)
+_LIST_MARKER = re.compile(r"^\s*(?:\d+\s*[.)]|[-*•·]|\(?[a-g]\)|q\d+[:.])\s*", re.IGNORECASE)
+MAX_WORDS = 25
+MIN_WORDS = 3
+
+# Kinds of unknowns, for failure notes that name what is missing without quoting gold text.
+TOPIC_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("budget/cost", ("budget", "cost", "price", "spend", "afford", "money", "pay", "$", "expens", "cheap")),
+    ("timing/dates", ("when", "date", "deadline", "timeline", "schedule", "week", "month", "season", "how long", "time")),
+    ("people/audience", ("who", "people", "guest", "audience", "team", "kids", "child", "family", "group", "partner")),
+    ("place/location", ("where", "location", "city", "venue", "room", "space", "country", "travel", "live")),
+    ("scale/quantity", ("how many", "how much", "size", "number", "amount", "big", "large")),
+    ("constraints/requirements", ("must", "need", "require", "restrict", "allerg", "limit", "accessib", "rule", "avoid")),
+    ("preferences/style", ("prefer", "like", "style", "favo", "vibe", "want", "hope", "excited", "taste")),
+    ("goals/success", ("goal", "purpose", "why", "success", "outcome", "achieve", "aim")),
+    ("experience/skill", ("experience", "skill", "level", "familiar", "before", "comfortable", "beginner")),
+    ("resources/equipment", ("equipment", "tool", "have access", "own", "already have", "gear", "software")),
+)
+
+
+def is_atomic(question: str) -> float:
+    """1.0 for one ask, 0.0 for an evident compound, 0.5 for an over-long single ask."""
+    q = question.strip()
+    if q.count("?") > 1 or _SECOND_ASK.search(q):
+        return 0.0
+    return 0.5 if len(q.split()) > MAX_WORDS else 1.0
+
+
+def naturalness(question: str) -> float:
+    """Share of four form checks passed: ends with '?', opens like a question, sane length, no list marker."""
+    q = question.strip()
+    words = q.split()
+    first = re.sub(r"[^a-z]", "", words[0].lower()) if words else ""
+    checks = (
+        q.endswith("?"),
+        first in INTERROGATIVES or (len(words) > 1 and words[0].endswith(",")),
+        MIN_WORDS <= len(words) <= MAX_WORDS,
+        not _LIST_MARKER.match(q) and not q.isupper(),
+    )
+    return sum(checks) / len(checks)
+
+
+def topic_kind(question: str) -> str:
+    """The first matching kind of unknown a question asks about, else "other"."""
+    text = question.lower()
+    for kind, cues in TOPIC_KINDS:
+        if any(cue in text for cue in cues):
+            return kind
+    return "other"
