@@ -74,7 +74,9 @@ def load_pipeline_config(workspace_dir: Path | str) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"not valid TOML: {exc}", line=getattr(exc, "lineno", None)) from None
+        where = re.search(r"at line (\d+)", str(exc))  # python 3.11's tomllib has no .lineno
+        line = getattr(exc, "lineno", None) or (int(where.group(1)) if where else None)
+        raise InputError(path, f"not valid TOML: {exc}", line=line) from None
     unknown = set(data) - {"pipeline", "knobs"}
     if unknown:
         name = sorted(unknown)[0]
