@@ -30,6 +30,7 @@ from loop.runners.protocol import Backend, Request, Response
 
 STARTUP_TIMEOUT_S = 600.0  # spawn + model load + first probe answer
 SHUTDOWN_GRACE_S = 5.0
+RUNNER_TIMEOUT_GRACE_S = 2.0  # extra wait when the request carries timeout_s, so the runner can report it
 _EOF = object()
 
 
@@ -205,8 +206,10 @@ class RunnerClient:
     def call(self, request: Request) -> Response:
         """Send one request and return the validated response (ok or a protocol error).
 
-        Raises RunnerError when the runner dies or times out twice, or answers something invalid."""
-        timeout = request.timeout_s or self.timeout_s
+        Raises RunnerError when the runner dies or times out twice, or answers something invalid.
+        A request's own timeout_s is known to the runner, which answers a `timeout` error itself; the
+        client then waits RUNNER_TIMEOUT_GRACE_S longer before it gives up on the process."""
+        timeout = request.timeout_s + RUNNER_TIMEOUT_GRACE_S if request.timeout_s else self.timeout_s
         with self._lock:
             response = self._with_restart(request.to_line(), request.id, timeout)
             if request.op == "generate":

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from loop.runners.protocol import Adapter, Backend, Request, Response, Sampling, Timing, Usage
-from loop.runners.serve_loop import Deadline, error_response, run_cli
+from loop.runners.serve_loop import error_response, run_cli
 
 DEFAULT_MAX_OUTPUT_TOKENS = 1024
 DEFAULT_TEMPERATURE = 0.8
@@ -79,6 +79,8 @@ class LlamaBackend:
         self._adapter_sigs: dict[str, str] = {}
         self._grammars: dict[str, Any] = {}
         self.load_s: float | None = None
+        self._deadline: float | None = None  # perf_counter() time the current request must end by
+        self._timed_out = False
         if not self.model_path.is_file():
             self._fail("model_unavailable", f"model file {self.model_path} does not exist")
             return
@@ -102,10 +104,25 @@ class LlamaBackend:
         print(f"llama runner: {reason}", file=sys.stderr, flush=True)
 
     def _load(self, lora_path: str | None):
-        from llama_cpp import Llama
+        from llama_cpp import Llama, StoppingCriteriaList
 
-        return Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                     lora_path=lora_path, verbose=False)
+        llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                    lora_path=lora_path, verbose=False)
+        # create_chat_completion takes no stopping criteria, but its chat handler calls
+        # llm.create_completion(stopping_criteria=...): add the per-request deadline check there.
+        original = llm.create_completion
+
+        def create_completion(*args, stopping_criteria=None, **kwargs):
+            criteria = StoppingCriteriaList([self._past_deadline, *(stopping_criteria or [])])
+            return original(*args, stopping_criteria=criteria, **kwargs)
+
+        llm.create_completion = create_completion
+        return llm
+
+    def _past_deadline(self, _input_ids, _logits) -> bool:
+        if self._deadline is not None and time.perf_counter() > self._deadline:
+            self._timed_out = True
+        return self._timed_out
 
     def backend(self, adapter_signature: str | None = None) -> Backend:
         return Backend(name="llama", model=self.model_path.name, model_version=self._version,
@@ -128,18 +145,20 @@ class LlamaBackend:
         messages.append({"role": "user", "content": request.prompt})
         kwargs = sampling_kwargs(request.sampling)
         kwargs["max_tokens"] = request.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS
-        if request.timeout_s:
-            kwargs["logits_processor"] = [_deadline_processor(started + request.timeout_s, request.timeout_s)]
+        self._deadline = started + request.timeout_s if request.timeout_s else None
+        self._timed_out = False
         llm.reset()  # fresh context: no KV reuse between requests, so greedy output repeats
         try:
             result = llm.create_chat_completion(messages, grammar=grammar, repeat_penalty=1.0, **kwargs)
-        except Deadline as exc:
-            llm.reset()
-            return error_response(request.id, backend, "timeout", str(exc), retryable=True, latency_ms=_ms(started))
         except ValueError as exc:
             if "context window" in str(exc) or "exceed" in str(exc):
                 return error_response(request.id, backend, "context_overflow", str(exc), latency_ms=_ms(started))
             raise
+        finally:
+            self._deadline = None
+        if self._timed_out:
+            return error_response(request.id, backend, "timeout", f"generation passed the request's "
+                                  f"timeout_s={request.timeout_s:g}", retryable=True, latency_ms=_ms(started))
         return self._answer(request, result, backend, started)
 
     def _answer(self, request: Request, result: dict, backend: Backend, started: float) -> Response:
@@ -171,6 +190,9 @@ class LlamaBackend:
             return None, None, ("adapter_not_found", f"adapter file {adapter.path} does not exist")
         key = str(path.resolve())
         if key not in self._instances:
+            problem = self._adapter_problem(key)
+            if problem:
+                return None, None, ("adapter_invalid", f"{adapter.path}: {problem}")
             try:
                 self._instances[key] = self._load(key)
             except Exception as exc:
@@ -178,6 +200,22 @@ class LlamaBackend:
             self._adapter_sigs[key] = file_sha256(path)[:12]
             print(f"llama runner: loaded adapter {adapter.path}", file=sys.stderr, flush=True)
         return self._instances[key], self._adapter_sigs[key], None
+
+    def _adapter_problem(self, path: str) -> str | None:
+        """Ask llama.cpp itself whether the file is a LoRA adapter for this model. Needed because
+        llama-cpp-python 0.3.36 misses a NULL from llama_adapter_lora_init (it tests `is None` on a
+        ctypes pointer) and then crashes on the first generate."""
+        import llama_cpp
+
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"GGUF":
+                return "not a GGUF file"
+        base = self._instances[None]
+        adapter = llama_cpp.llama_adapter_lora_init(base._model.model, path.encode("utf-8"))
+        if not adapter:
+            return "llama.cpp could not read it as a LoRA adapter for this model (see the runner's stderr)"
+        llama_cpp.llama_adapter_lora_free(adapter)
+        return None
 
     def _grammar(self, request: Request):
         """(LlamaGrammar or None, problem or None)."""
@@ -195,15 +233,6 @@ class LlamaBackend:
             except Exception as exc:  # the converter raises ValueError/AssertionError/KeyError/...
                 return None, f"the llama runner cannot turn this JSON schema into a grammar: {type(exc).__name__}: {exc}"
         return self._grammars[key], None
-
-
-def _deadline_processor(deadline: float, timeout_s: float):
-    def check(_input_ids, scores):
-        if time.perf_counter() > deadline:
-            raise Deadline(f"generation passed the request's timeout_s={timeout_s:g}")
-        return scores
-
-    return check
 
 
 def _ms(started: float) -> float:

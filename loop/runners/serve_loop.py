@@ -33,10 +33,6 @@ class Backendish(Protocol):
     def generate(self, request: Request) -> Response: ...
 
 
-class Deadline(Exception):
-    """Raised inside a backend when a request's timeout_s has passed."""
-
-
 def error_response(request_id: str | None, backend: Backend, code: str, message: str, *,
                    retryable: bool = False, text: str | None = None, usage: Usage | None = None,
                    latency_ms: float | None = None) -> Response:
