@@ -11,6 +11,10 @@ from loop.schemas import Answer, Case, CaseJudgement
 class JudgeError(RuntimeError):
     """A judge could not produce a judgement (transport failure, malformed reply after retries)."""
 
+    def __init__(self, message: str, calls: int = 0):
+        super().__init__(message)
+        self.calls = calls  # requests sent before giving up
+
 
 @runtime_checkable
 class Judge(Protocol):
