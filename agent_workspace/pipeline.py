@@ -34,6 +34,7 @@ def generate(task: str, model) -> dict:
     settings, knobs = cfg["pipeline"], cfg["values"]
     common = {"style": knobs["schema_style"], "max_output_tokens": settings["max_output_tokens"],
               "adapter": adapter_from(settings, WORKSPACE), "instructions": settings["instructions"],
+              "max_chars": settings["max_chars"] or None,
               "examples": format_examples(similar_tasks(task, knobs["n_examples"], model=model))}
     sampling = sampling_for(knobs["temperature"], settings["seed"])
     strategy = knobs["strategy"]
@@ -46,7 +47,8 @@ def generate(task: str, model) -> dict:
         return answer
     if strategy == "draft_critique_revise":
         common.pop("instructions")
-        return draft_critique_revise(model, task, sampling=sampling, **common)
+        return draft_critique_revise(model, task, sampling=sampling, critique_tokens=settings["critique_tokens"],
+                                     **common)
     if strategy == "best_of_n":
         return best_of_n(model, task, knobs["n_candidates"], knobs["selection"],
                          temperature=knobs["temperature"], seed=settings["seed"], embed=embedding.embed, **common)

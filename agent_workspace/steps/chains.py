@@ -21,20 +21,21 @@ def critique(model, task: str, draft: dict, *, sampling=None, max_output_tokens=
 
 
 def revise(model, task: str, draft: dict, notes: str, *, n: int = QUESTIONS, style: str = "array",
-           sampling=None, max_output_tokens=None, adapter=None) -> dict:
+           sampling=None, max_output_tokens=None, adapter=None, max_chars: int | None = None) -> dict:
     response = model.respond(render("revise", task=task, draft=format_answer(draft), critique=notes, n=n),
                              instructions=load_prompt("system"), sampling=sampling,
-                             schema=answer_schema(n, style), max_output_tokens=max_output_tokens,
+                             schema=answer_schema(n, style, max_chars), max_output_tokens=max_output_tokens,
                              adapter=adapter, label="revise")
     return parse_answer(response)
 
 
 def draft_critique_revise(model, task: str, *, examples: str = "", n: int = QUESTIONS, style: str = "array",
-                          sampling=None, max_output_tokens=None, critique_tokens=None, adapter=None) -> dict:
+                          sampling=None, max_output_tokens=None, critique_tokens=None, adapter=None,
+                          max_chars: int | None = None) -> dict:
     draft = ask_for_answer(model, task, n=n, style=style, examples=examples, sampling=sampling,
-                           max_output_tokens=max_output_tokens, adapter=adapter)
+                           max_output_tokens=max_output_tokens, adapter=adapter, max_chars=max_chars)
     notes = critique(model, task, draft, sampling=sampling,
                      max_output_tokens=critique_tokens or max_output_tokens, adapter=adapter)
     revised = revise(model, task, draft, notes, n=n, style=style, sampling=sampling,
-                     max_output_tokens=max_output_tokens, adapter=adapter)
+                     max_output_tokens=max_output_tokens, adapter=adapter, max_chars=max_chars)
     return revised if len(revised["questions"]) == n else draft

@@ -26,6 +26,8 @@ class PipelineSettings(BaseModel):
     name: str = "baseline"
     instructions: str = "system"  # prompt file (prompts/NAME.md) used as the model's instructions
     max_output_tokens: int = Field(default=400, ge=1)
+    critique_tokens: int = Field(default=200, ge=1)
+    max_chars: int = Field(default=0, ge=0)  # 0 = no length limit in the schema
     seed: int = Field(default=0, ge=0)
     adapter_path: str = ""  # "" = no adapter; relative to the workspace or absolute
     adapter_format: Literal["gguf-lora", "fmadapter"] = "gguf-lora"

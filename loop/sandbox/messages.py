@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loop.runners.protocol import Adapter, Sampling
+
 
 class ModelCallRequest(BaseModel):
     """The keyword arguments of one `model.respond(...)` call made inside the worker."""
@@ -21,10 +23,10 @@ class ModelCallRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     prompt: str
     instructions: str | None = None
-    sampling: dict[str, Any] | None = None
+    sampling: Sampling | None = None
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     max_output_tokens: int | None = Field(default=None, ge=1)
-    adapter: dict[str, Any] | None = None
+    adapter: Adapter | None = None
     timeout_s: float | None = Field(default=None, gt=0)
     label: str | None = Field(default=None, max_length=200)
 

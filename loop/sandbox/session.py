@@ -242,16 +242,16 @@ class PipelineSession:
         return {"op": "model_result", "response": response.model_dump(mode="json", by_alias=True)}
 
 
-def _check_adapter(adapter: dict | None, workspace: Path) -> None:
+def _check_adapter(adapter, workspace: Path) -> None:
     """An adapter path is handed to the runner outside the sandbox: never let it point into ruler/."""
-    if not adapter or not adapter.get("path"):
+    if adapter is None:
         return
-    path = Path(adapter["path"])
+    path = Path(adapter.path)
     path = (path if path.is_absolute() else workspace / path).resolve()
     for ruler in {(REPO_ROOT / "ruler").resolve(), (workspace.parent / "ruler").resolve()}:
         if path.is_relative_to(ruler):
-            raise ValueError(f"adapter path {adapter['path']!r} points into {ruler}")
-    adapter["path"] = str(path)
+            raise ValueError(f"adapter path {adapter.path!r} points into {ruler}")
+    adapter.path = str(path)
 
 
 def _step_event(raw: dict | None) -> dict:

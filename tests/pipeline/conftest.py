@@ -27,13 +27,22 @@ def copy_workspace(dest: Path, *, pipeline: str | None = None, knobs: dict | Non
     toml = dest / "pipeline.toml"
     text = toml.read_text()
     for name, value in (knobs or {}).items():
-        text, count = re.subn(rf"(\[knobs\.{name}\][^\[]*?default = )[^\n]+", rf"\g<1>{_toml(value)}", text)
-        assert count == 1, f"knob {name} not found"
+        text = _set_default(text, name, value)
     for key, value in (settings or {}).items():
-        text, count = re.subn(rf"(?m)^{key} = [^\n#]+", f"{key} = {_toml(value)}", text)
+        text, count = re.subn(rf"(?m)^{key} = [^\n#]+", f"{key} = {_toml(value)} ", text)
         assert count == 1, f"setting {key} not found"
     toml.write_text(text)
     return dest
+
+
+def _set_default(text: str, knob: str, value) -> str:
+    lines = text.splitlines()
+    start = lines.index(f"[knobs.{knob}]")
+    for i in range(start + 1, len(lines)):
+        if lines[i].startswith("default = "):
+            lines[i] = f"default = {_toml(value)}"
+            return "\n".join(lines) + "\n"
+    raise AssertionError(f"knob {knob} has no default")
 
 
 def _toml(value) -> str:
