@@ -31,7 +31,7 @@ from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Ver
 VERSION = 1
 MATCH = 0.5  # cosine at which a set's question counts as asking a gold question
 DUPLICATE = 0.8  # cosine at which two questions of one set count as near-duplicates
-TIE_MARGIN = 0.05  # |overall(candidate) - overall(gold)| within this is a tie
+TIE_MARGIN = 0.10  # |overall(candidate) - overall(gold)| within this is a tie (a close paraphrase of gold ties)
 GENERIC_WEIGHT = 0.25
 GENERIC_QUESTIONS = (
     "What is your budget?", "When do you need this done?", "What are your goals?",
