@@ -136,6 +136,8 @@ def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6
         result = strip_gold(await _call(services.evaluate, args.gate))
         if not isinstance(result, dict):
             result = {"result": result}
+        if result.get("error") and "quality" not in result:  # the service refused (e.g. a sealed gate)
+            return _text(f"evaluate failed: {result['error']}", error=True)
         session.evaluations.append(result)
         if isinstance(result.get("quality"), (int, float)):
             session.claimed_quality = float(result["quality"])
