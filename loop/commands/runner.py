@@ -35,7 +35,7 @@ def probe(
             backend = client.probe()
             reference = client.reference
     except (InputError, ModelFileError, RunnerError, ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
         raise typer.Exit(1)
     data = backend.model_dump(mode="json")
     data["reference_only"] = reference

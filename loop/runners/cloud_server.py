@@ -4,9 +4,9 @@
 
 Uses the `anthropic` client, which reads ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL from the environment.
 instructions -> `system`, prompt -> one user message; json_schema output -> `output_config.format`
-(structured output), the reply text parsed as JSON. Greedy -> temperature 0 (the API does not promise
-bit-identical repeats); random -> temperature plus top_k or top_p. The API takes no seed, so a seed is
-ignored. Results from this backend are never part of the on-device record: the factory marks the client
+(structured output), the reply text parsed as JSON. The request's sampling is NOT applied: the
+pinned SDK (anthropic 2.12.0) offers no temperature/top_k/top_p/seed on messages.create, so every call
+uses the model's own decoding and greedy repeatability is not promised. Results from this backend are never part of the on-device record: the factory marks the client
 `reference=True` and the evaluation harness stores them with kind="reference".
 """
 
@@ -88,16 +88,7 @@ class CloudBackend:
         }
         if request.instructions:
             kwargs["system"] = request.instructions
-        sampling = request.sampling
-        if sampling is None or sampling.mode == "greedy":
-            kwargs["temperature"] = 0.0
-        else:
-            if sampling.temperature is not None:
-                kwargs["temperature"] = min(sampling.temperature, 1.0)  # the API's range is 0..1
-            if sampling.top_k is not None:
-                kwargs["top_k"] = sampling.top_k
-            elif sampling.top_p is not None:
-                kwargs["top_p"] = sampling.top_p
+        # No sampling arguments: anthropic 2.12.0's messages.create has no temperature/top_k/top_p.
         if schema is not None:
             kwargs["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
         return kwargs

@@ -4,8 +4,8 @@ A backend implements `backend() -> Backend` (its identity and availability; `ava
 `reason` makes every probe and generate an error with the backend's `unavailable_code`), and
 `generate(request) -> Response`. This module reads one JSON request per stdin line, answers every line
 with exactly one JSON response line on the real stdout, and keeps serving after bad input:
-unparseable line -> bad_request (id null), unknown op -> unknown_op, fields that fail the protocol
-models -> bad_request, a backend exception -> internal. `shutdown` is answered, then the loop ends.
+unparseable line -> bad_request (id null), unknown op -> unknown_op, fields that fail the JSON Schema
+(`$defs/Request`) or the pydantic models -> bad_request naming the field, a backend exception -> internal. `shutdown` is answered, then the loop ends.
 
 Before serving, file descriptor 1 is moved to stderr so that stray prints from native libraries can
 never corrupt the protocol stream.
@@ -14,6 +14,7 @@ never corrupt the protocol stream.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -23,7 +24,7 @@ from typing import IO, Any, Callable, Protocol
 
 from pydantic import ValidationError
 
-from loop.runners.protocol import Backend, ProtocolError, Request, Response, Timing, Usage
+from loop.runners.protocol import Backend, ProtocolError, Request, Response, Timing, Usage, load_schema
 
 OPS = ("probe", "generate", "shutdown")
 
@@ -65,6 +66,9 @@ def handle_line(line: str, impl: Backendish) -> tuple[Response, bool]:
     if op not in OPS:
         return error_response(request_id, impl.backend(), "unknown_op",
                               f"unknown op {op!r}; this runner answers {', '.join(OPS)}"), True
+    problem = _schema_problem(raw)
+    if problem:
+        return error_response(request_id, impl.backend(), "bad_request", f"invalid request: {problem}"), True
     try:
         request = Request.model_validate(raw)
     except ValidationError as exc:
@@ -80,6 +84,25 @@ def handle_line(line: str, impl: Backendish) -> tuple[Response, bool]:
         traceback.print_exc(file=sys.stderr)
         return error_response(request.id, impl.backend(), "internal", f"{type(exc).__name__}: {exc}",
                               latency_ms=(time.perf_counter() - started) * 1000), True
+
+
+@functools.lru_cache(maxsize=1)
+def _request_validator():
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator({**load_schema(), "$ref": "#/$defs/Request"})
+
+
+def _schema_problem(raw: dict) -> str | None:
+    """The first way `raw` breaks $defs/Request of the JSON Schema (the source of truth), or None.
+    Checked before the pydantic models, which are a little more lenient (e.g. a default sampling mode)."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_request_validator().iter_errors(raw))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "(request)"
+    return f"{where}: {error.message[:300]}"
 
 
 def probe_response(request_id: str, impl: Backendish) -> Response:
