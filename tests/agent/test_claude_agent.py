@@ -130,8 +130,8 @@ def test_write_to_ruler_is_denied(config, worktree: Path) -> None:
     out = run.outcome
     assert tasks.read_bytes() == before
     assert len(out.denials) == 2
-    assert out.denials[0].startswith("Write:") and "agent_workspace/ only" in out.denials[0]
-    assert out.denials[1].startswith("Read:") and "frozen ruler" in out.denials[1]
+    assert out.denials[0].startswith("Write denied:") and "agent_workspace/ only" in out.denials[0]
+    assert out.denials[1].startswith("Read denied:") and "frozen ruler" in out.denials[1]
     results = _tool_results(run.requests[-1])
     assert len(results) == 2 and all(r.get("is_error") for r in results)
     assert "agent_workspace/ only" in json.dumps(results[0])

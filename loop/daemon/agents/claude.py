@@ -82,7 +82,7 @@ class _Run:
         if not decision.allow:
             log.info("agent tool call denied: %s %s", tool_name, decision.reason)
             target = _brief(tool_input)
-            self.denials.append({"tool_name": tool_name, "tool_input": target, "text": f"{tool_name}: {decision.reason}"})
+            self.denials.append({"tool_name": tool_name, "tool_input": target, "text": decision.reason})
 
     def on_stderr(self, line: str) -> None:
         with self.lock:
