@@ -10,7 +10,7 @@ from rich.console import Console
 from loop.config import Config, load_config
 from loop.errors import InputError
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> None:

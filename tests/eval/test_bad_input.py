@@ -72,7 +72,7 @@ def test_six_gold_questions_named(initialised):
 
 
 @pytest.mark.parametrize("text, line, words", [
-    ('judge = "proxy"\nplateau = [1,\n', 2, "not valid TOML"),
+    ('judge = "proxy"\nplateau = = 3\nmodel = "smollm2"\n', 2, "not valid TOML"),
     ('judge = "proxy"\n\njudge_concurrency = "many"\n', 3, "judge_concurrency"),
     ('jduge = "proxy"\n', 1, "jduge"),
 ])
