@@ -1,7 +1,127 @@
-"""CLI commands of this area (filled in by its owner)."""
+"""`autoresearch run | status | log | show N`: the loop and its story."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from loop.commands.common import config_or_exit, err, fail
+from loop.commands.ruler import REPO
+from loop.errors import InputError
+
+out = Console(soft_wrap=True)
+
+
+def run_command(
+    once: bool = typer.Option(False, "--once", help="Run one experiment (after the baseline if there is none), then stop."),
+    agent: str = typer.Option(None, "--agent", help="claude | sweep (default: claude with credentials, else sweep)."),
+    max_experiments: int = typer.Option(None, "--max-experiments", min=1, help="Stop after N experiments."),
+    until: str = typer.Option(None, "--until", help="Stop at HH:MM (local time)."),
+    window: str = typer.Option(None, "--window", help='Run only inside "HH:MM-HH:MM", e.g. "22:00-07:00".'),
+    model: str = typer.Option(None, "--model", help="Portable model name (smollm2 | qwen0.5b | qwen1.5b)."),
+    runner: str = typer.Option(None, "--runner", help="auto | llama | apple | replay | cloud."),
+    judge: str = typer.Option(None, "--judge", help="proxy | anthropic (default: auto)."),
+    no_live: bool = typer.Option(False, "--no-live", help="No live status line (the log file is always written)."),
+    repo: Path = REPO,
+) -> None:
+    """Start the research loop: one experiment at a time until a stop condition."""
+    from loop.daemon.lock import DaemonAlreadyRunning
+    from loop.daemon.logfile import log_path
+    from loop.daemon.runloop import Daemon, RunOptions
+    from loop.daemon.scheduler import Window, until_moment
+    from loop.ruler_lock import verify_lock
+
+    config = config_or_exit(repo, agent=agent, model=model, runner=runner, judge=judge, window=window)
+    try:
+        if config.window:
+            Window.parse(config.window)
+        if until:
+            until_moment(until)
+    except ValueError as exc:
+        fail(str(exc))
+    problems = verify_lock(config.ruler_dir)
+    if problems:
+        fail("the ruler differs from RULER.lock: " + "; ".join(problems) + " — refusing to start")
+    err.print(f"autoresearch: agent {config.resolved_agent}, judge {config.resolved_judge}, runner {config.runner}; "
+              f"log {log_path(config.repo)}", highlight=False)
+    try:
+        summary = Daemon(config, RunOptions(once=once, max_experiments=max_experiments, until=until,
+                                            live=not no_live)).run()
+    except DaemonAlreadyRunning as exc:
+        fail(str(exc), code=3)
+    except InputError as exc:
+        fail(str(exc))
+    for line in summary.recovered:
+        err.print(f"recovered: {escape(line)}")
+    for result in summary.results:
+        quality = f"{result.quality:.4f}" if result.quality is not None else "—"
+        delta = f"{result.delta:+.4f}" if result.delta is not None else "—"
+        out.print(f"experiment {result.number:04d}: {result.status:9} quality {quality} delta {delta} — "
+                  f"{escape(result.reason)}", highlight=False)
+    err.print(f"stopped: {escape(summary.halt_reason or 'done')}", highlight=False)
+    if summary.halt_reason and "tamper" in summary.halt_reason:
+        raise typer.Exit(4)
+
+
+def status_command(repo: Path = REPO) -> None:
+    """Is a daemon running? Its current experiment and step, the best so far, counts by status."""
+    from loop.daemon import experiments
+    from loop.daemon.lock import holder_pid
+
+    config = config_or_exit(repo)
+    pid = holder_pid(config.repo)
+    out.print(f"daemon: {'running (pid ' + str(pid) + ')' if pid else 'not running'}", highlight=False)
+    try:
+        running = [r for r in experiments.unfinished(config) if r.status == "running"]
+        best = experiments.best(config)
+        counts = experiments.counts_by_status(config)
+    except Exception as exc:
+        fail(f"the record is not readable ({exc}); run `autoresearch init` first")
+    for row in running:
+        state = "in progress" if pid else "interrupted (recovered on the next start)"
+        out.print(f"experiment {row.number:04d}: step {row.step} — {state}; "
+                  f"{escape(experiments.headline(row.hypothesis))}", highlight=False)
+    if best is not None:
+        out.print(f"best: experiment {best.number:04d}, quality {best.quality:.4f} on the {best.gate} gate — "
+                  f"{escape(experiments.headline(best.hypothesis))}", highlight=False)
+    else:
+        out.print("best: none yet")
+    out.print("experiments: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"), highlight=False)
+
+
+def log_command(
+    show_all: bool = typer.Option(False, "--all", help="Include experiments not kept (refs/experiments/*)."),
+    repo: Path = REPO,
+) -> None:
+    """The research story from git: one line per experiment (number, status, quality, delta, headline)."""
+    from loop.daemon.gitrecord import GitRecord, parse_trailers
+
+    config = config_or_exit(repo)
+    git = GitRecord(config.repo, config.research_branch)
+    if git.rev(f"refs/heads/{config.research_branch}") is None:
+        fail(f"no research branch {config.research_branch!r} yet: run `autoresearch run` first")
+    for sha, message in git.story(include_experiments=show_all):
+        t = parse_trailers(message)
+        subject = message.splitlines()[0].split(": ", 1)[-1]
+        out.print(f"{t.get('Experiment', '????')} {t.get('Status', '?'):9} q {t.get('Quality', '—'):>7} "
+                  f"Δ {t.get('Delta', '—'):>8}  {sha[:8]}  {escape(subject)}", highlight=False)
+
+
+def show_command(number: int = typer.Argument(..., help="Experiment number."), repo: Path = REPO) -> None:
+    """One experiment: hypothesis, method, result, per-case table, diff."""
+    from loop.daemon.show import render_experiment
+
+    config = config_or_exit(repo)
+    if not render_experiment(config, number, out):
+        fail(f"no experiment {number} in the record")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("run")(run_command)
+    app.command("status")(status_command)
+    app.command("log")(log_command)
+    app.command("show")(show_command)

@@ -1,0 +1,1 @@
+"""The loop daemon: iteration state machine, agents, guard, keep policy, git record, scheduler."""

@@ -1,0 +1,108 @@
+"""The research agent interface: what the daemon gives an agent, and what an agent hands back.
+
+One agent run = one experiment: the agent gets a fresh git worktree of the current best commit
+(`AgentContext.worktree`), forms ONE hypothesis, edits `agent_workspace/` there, may score it with
+`services.evaluate(gate)`, states its hypothesis and method (`services.record_hypothesis`), and
+returns an `AgentOutcome`. The daemon then verifies and re-scores the worktree itself: the number
+an agent claims is recorded but never trusted.
+
+Implementations: `SweepAgent` (Optuna over the pipeline knobs, offline) and `ClaudeAgent`
+(Claude Code through claude-agent-sdk, in `loop/daemon/agents/claude.py`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loop.config import Config
+
+Lever = Literal["inference", "sft", "orpo"]
+
+
+@runtime_checkable
+class AgentServices(Protocol):
+    """Daemon services an agent may call while it works (exposed to Claude as MCP tools)."""
+
+    def evaluate(self, gate: str) -> dict:
+        """Score the worktree's pipeline on 'dev' or 'full'. Returns a dict with `quality`, `dims`,
+        `wins`/`ties`/`losses`, `scored_cases`, `judge_errors` and `worst_cases` (case id, task, the
+        case's score and the judge's failure notes). Never contains gold text."""
+        ...
+
+    def record_hypothesis(self, hypothesis: str, method: str, lever: Lever = "inference") -> None:
+        """Store the experiment's hypothesis (first line = headline), method and lever."""
+        ...
+
+    def request_manual_training(self, recipe: str, rationale: str, evidence: str) -> int:
+        """Raise a manual-training request (`sft` or `orpo`) for a human; returns its id."""
+        ...
+
+    def experiment_log(self, n: int = 20) -> str:
+        """The last `n` experiments as markdown (number, status, quality, delta, headline)."""
+        ...
+
+
+class AgentContext(BaseModel):
+    """Everything an agent needs for one experiment."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    number: int  # the experiment number
+    worktree: Path  # git worktree root; the agent edits only `<worktree>/agent_workspace/`
+    config: Config
+    services: Any  # an AgentServices
+    ruler_id: str  # the ruler every score of this run is measured under
+    recent_log: str = ""  # markdown: the last experiments (what was tried, what it gave)
+    failure_notes: list[str] = Field(default_factory=list)  # incumbent's worst cases, judge's notes (no gold)
+    best_quality: float | None = None  # the incumbent's full-gate quality
+    should_stop: Callable[[], bool] = lambda: False  # True once the daemon was asked to stop
+
+    @property
+    def workspace(self) -> Path:
+        return self.worktree / "agent_workspace"
+
+
+class AgentOutcome(BaseModel):
+    """What the agent reports back. Unknown figures stay None."""
+
+    hypothesis: str = ""
+    method: str = ""
+    lever: Lever = "inference"
+    claimed_quality: float | None = None  # the agent's own number (recorded, never trusted)
+    cost_usd: float | None = None
+    turns: int | None = None
+    tokens: dict[str, int] = Field(default_factory=dict)  # input/output/cache_read/cache_creation
+    duration_s: float | None = None
+    denials: list[str] = Field(default_factory=list)  # tool calls refused by the access hook
+    error: str | None = None  # set when the agent failed; the experiment is then recorded as crashed
+    stop_reason: str | None = None  # e.g. "done", "max_turns", "time_cap", "budget_cap", "stopped"
+
+
+@runtime_checkable
+class Agent(Protocol):
+    name: str
+
+    def run(self, ctx: AgentContext) -> AgentOutcome: ...
+
+
+def report_result(agent: Agent, number: int, quality: float | None, status: str) -> None:
+    """Tell an agent how its experiment ended, when it wants to know (the sweep feeds Optuna)."""
+    hook = getattr(agent, "on_result", None)
+    if hook is not None:
+        hook(number, quality, status)
+
+
+def make_agent(config: Config) -> Agent:
+    """The agent named by `config.resolved_agent` ('sweep' or 'claude')."""
+    name = config.resolved_agent
+    if name == "sweep":
+        from loop.daemon.agents.sweep import SweepAgent
+
+        return SweepAgent(config)
+    if name == "claude":
+        from loop.daemon.agents.claude import ClaudeAgent  # lazy: pulls in claude-agent-sdk
+
+        return ClaudeAgent(config)
+    raise ValueError(f"unknown agent {name!r}: expected 'sweep' or 'claude'")

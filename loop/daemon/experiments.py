@@ -1,0 +1,145 @@
+"""The experiment rows: claiming numbers, step updates (each its own transaction), the incumbent,
+the noise floor, and the log an agent or a person reads.
+
+`enter_step` writes the step BEFORE the work starts, so a daemon killed at any point leaves a row
+that says where it died. `AUTORESEARCH_CRASH_AT=<step>` SIGKILLs the process right after that write
+(crash tests).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from loop.config import Config
+from loop.daemon.keep import scores_from_rows
+from loop.db.models import CaseResult, Evaluation, Event, Experiment, utcnow
+from loop.db.session import session_scope
+
+FINAL = ("kept", "discarded", "invalid", "crashed")
+CRASH_ENV = "AUTORESEARCH_CRASH_AT"
+
+
+def claim(config: Config, **fields) -> int:
+    """A new experiment row (status running, step claimed) with the next free number (0 first)."""
+    with session_scope(config) as db:
+        last = db.scalar(select(func.max(Experiment.number)))
+        number = 0 if last is None else last + 1
+        db.add(Experiment(number=number, status="running", step="claimed", started_at=utcnow(), **fields))
+    maybe_crash("claimed")
+    return number
+
+
+def maybe_crash(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def enter_step(config: Config, number: int, step: str) -> None:
+    with session_scope(config) as db:
+        db.get(Experiment, number).step = step
+    maybe_crash(step)
+
+
+def update(config: Config, number: int, **fields) -> None:
+    with session_scope(config) as db:
+        row = db.get(Experiment, number)
+        for key, value in fields.items():
+            setattr(row, key, value)
+
+
+def get(config: Config, number: int) -> Experiment | None:
+    with session_scope(config) as db:
+        return db.get(Experiment, number)
+
+
+def unfinished(config: Config) -> list[Experiment]:
+    """Rows a dead daemon left: still running, or finished but not cleaned up (step before 'done')."""
+    with session_scope(config) as db:
+        return list(db.scalars(select(Experiment).where(Experiment.step != "done").order_by(Experiment.number)))
+
+
+@dataclass
+class Incumbent:
+    number: int
+    commit: str
+    quality: float
+    scores: dict[str, float]  # case id -> per-case score on the full gate
+    evaluation_id: int
+    failure_notes: list[str] = field(default_factory=list)
+
+
+def incumbent(config: Config, ruler_id: str, research_tip: str) -> Incumbent | None:
+    """The kept experiment at the research tip with a full-gate official evaluation under this ruler."""
+    with session_scope(config) as db:
+        row = db.scalars(select(Experiment).where(Experiment.status == "kept", Experiment.commit == research_tip)
+                         .order_by(Experiment.number.desc())).first()
+        if row is None:
+            return None
+        evaluation = db.scalars(select(Evaluation).where(
+            Evaluation.experiment_number == row.number, Evaluation.gate == "full", Evaluation.kind == "official",
+            Evaluation.ruler_id == ruler_id).order_by(Evaluation.id.desc())).first()
+        if evaluation is None:
+            return None
+        cases = list(db.scalars(select(CaseResult).where(CaseResult.evaluation_id == evaluation.id)))
+        scores = scores_from_rows(cases)
+        worst = sorted((c for c in cases if c.case_id in scores), key=lambda c: scores[c.case_id])[:5]
+        notes = [f"{c.case_id} ({c.task}): {c.failure_notes or c.invalid_reason or 'no notes'}" for c in worst]
+        return Incumbent(row.number, research_tip, evaluation.quality or 0.0, scores, evaluation.id, notes)
+
+
+NOISE_EVENT = "noise_floor"
+
+
+def noise_floor(config: Config, ruler_id: str) -> float | None:
+    with session_scope(config) as db:
+        for event in db.scalars(select(Event).where(Event.kind == NOISE_EVENT).order_by(Event.id.desc())):
+            if (event.payload or {}).get("ruler_id") == ruler_id:
+                return float(event.payload["noise_floor"])
+    return None
+
+
+def store_noise_floor(config: Config, ruler_id: str, value: float, number: int, detail: dict) -> None:
+    with session_scope(config) as db:
+        db.add(Event(kind=NOISE_EVENT, experiment_number=number,
+                     message=f"noise floor {value:.4f} measured by re-judging experiment {number}",
+                     payload={"ruler_id": ruler_id, "noise_floor": value, **detail}))
+
+
+def headline(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "(no hypothesis)"
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def log_markdown(config: Config, n: int = 20) -> str:
+    """The last `n` experiments as a markdown table (what was tried, what it gave, why)."""
+    with session_scope(config) as db:
+        rows = list(db.scalars(select(Experiment).order_by(Experiment.number.desc()).limit(n)))
+    if not rows:
+        return "No experiments yet."
+    lines = ["| # | status | gate | quality | delta | lever | hypothesis | reason |", "|---|---|---|---|---|---|---|---|"]
+    for row in reversed(rows):
+        reason = (row.reason or "").replace("|", "/")[:160]
+        lines.append(f"| {row.number} | {row.status} | {row.gate or '—'} | {_fmt(row.quality)} | "
+                     f"{_fmt(row.delta, True)} | {row.lever} | {headline(row.hypothesis).replace('|', '/')[:120]} | {reason} |")
+    return "\n".join(lines)
+
+
+def counts_by_status(config: Config) -> dict[str, int]:
+    with session_scope(config) as db:
+        return dict(db.execute(select(Experiment.status, func.count()).group_by(Experiment.status)).all())
+
+
+def best(config: Config) -> Experiment | None:
+    """The latest kept experiment (kept ones only ever improve on their parent)."""
+    with session_scope(config) as db:
+        return db.scalars(select(Experiment).where(Experiment.status == "kept")
+                          .order_by(Experiment.number.desc())).first()

@@ -1,0 +1,263 @@
+"""One iteration of the loop, as a state machine whose every step is written to the record first.
+
+claimed → worktree → agent → verify → rescore → decide → commit → record → cleanup → notify → done
+
+- Each step's name is stored in `Experiment.step` in its own transaction BEFORE the work, so a
+  daemon killed anywhere leaves a row saying where (see `recovery.py`).
+- A stop request (SIGTERM/SIGINT) is honoured at the boundaries up to `decide`: the experiment is
+  abandoned as `crashed` ("stopped by signal in step X"), whatever it produced is kept under
+  refs/experiments/NNNN. From `commit` on, the few fast remaining steps always finish.
+- With no incumbent under the current ruler, the iteration measures the research tip as a
+  `baseline` experiment (full gate, kept) and the judge's noise floor, instead of running an agent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loop.daemon import experiments, guard
+from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
+from loop.daemon.gitrecord import commit_message
+from loop.daemon.keep import make_policy, scores_from_outcomes
+from loop.daemon.noise import measure_noise_floor
+from loop.daemon.services import DaemonServices
+from loop.db.models import utcnow
+
+log = logging.getLogger("loop.daemon")
+
+
+class StopRequested(Exception):
+    def __init__(self, step: str):
+        super().__init__(step)
+        self.step = step
+
+
+@dataclass
+class IterationResult:
+    number: int
+    status: str
+    reason: str
+    quality: float | None = None
+    delta: float | None = None
+    baseline: bool = False
+    agent_cost_usd: float = 0.0
+    new_best: bool = False
+    ruler_tampered: bool = False
+    durations: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Verdict:
+    status: str
+    reason: str
+    gate: str | None = None
+    report: object | None = None  # the last official EvaluationReport
+    quality: float | None = None
+    delta: float | None = None
+
+
+class Iteration:
+    """Runs one experiment end to end. `agent=None` means the baseline measurement."""
+
+    def __init__(self, resources, agent: Agent | None, *, should_stop=lambda: False, on_step=lambda n, s: None,
+                 operator: str = "autonomous"):
+        self.res, self.config, self.git = resources, resources.config, resources.git
+        self.agent, self.should_stop, self.on_step, self.operator = agent, should_stop, on_step, operator
+        self.step: str | None = None
+        self.step_started = time.perf_counter()
+        self.durations: dict[str, float] = {}
+        self.fields: dict = {}
+
+    # --- step bookkeeping -----------------------------------------------------------------------
+    def enter(self, step: str) -> None:
+        now = time.perf_counter()
+        if self.step is not None:
+            self.durations[self.step] = round(self.durations.get(self.step, 0.0) + now - self.step_started, 4)
+            if self.step in STOPPABLE and self.should_stop():
+                raise StopRequested(self.step)
+        experiments.enter_step(self.config, self.number, step)
+        self.step, self.step_started = step, now
+        self.on_step(self.number, step)
+        log.info("experiment %04d: %s", self.number, step)
+
+    # --- the run --------------------------------------------------------------------------------
+    def run(self) -> IterationResult:
+        guard.require_intact_ruler(self.config.ruler_dir, "before the experiment")
+        self.rid = self.res.ruler_id()
+        self.parent_commit = self.git.research_tip()
+        self.incumbent = experiments.incumbent(self.config, self.rid, self.parent_commit)
+        baseline = self.incumbent is None or self.agent is None
+        self.baseline = baseline
+        self.number = experiments.claim(
+            self.config, parent=None if baseline else self.incumbent.number, parent_commit=self.parent_commit,
+            operator=self.operator, agent="baseline" if baseline else self.agent.name, lever="inference",
+            ruler_id=None, judge_id=self.res.judge.judge_id,
+            hypothesis="baseline: the research branch tip as it stands" if baseline else None,
+            method=("Measured on the full gate without changes, to be the incumbent every experiment is compared "
+                    "with under this ruler." if baseline else None))
+        if baseline:
+            row = experiments.get(self.config, self.number)
+            self.fields.update(hypothesis=row.hypothesis, method=row.method)
+        self.step, self.step_started = "claimed", time.perf_counter()
+        self.on_step(self.number, "claimed")
+        log.info("experiment %04d: claimed (%s, parent commit %s)", self.number,
+                 "baseline" if baseline else f"agent {self.agent.name}", self.parent_commit[:10])
+        try:
+            return self._run()
+        except StopRequested as stop:
+            return self.abandon(f"stopped by signal in step {stop.step}")
+        except guard.RulerTampered as exc:
+            result = self.abandon(str(exc), status="invalid")
+            result.ruler_tampered = True
+            return result
+        except Exception as exc:
+            log.error("experiment %04d: error in step %s\n%s", self.number, self.step, traceback.format_exc())
+            return self.abandon(f"error in step {self.step}: {type(exc).__name__}: {exc}")
+
+    def _run(self) -> IterationResult:
+        self.enter("worktree")
+        self.worktree = self.git.create_worktree(self.number, self.parent_commit)
+        self.enter("agent")
+        outcome = self.run_agent()
+        self.enter("verify")
+        verdict = self.verify(outcome)
+        if verdict is None:
+            self.enter("rescore")
+            verdict = self.rescore()
+        self.enter("decide")
+        verdict = self.decide(verdict)
+        return self.finish(verdict, outcome)
+
+    def run_agent(self) -> AgentOutcome:
+        if self.baseline:
+            return AgentOutcome(hypothesis=self.fields.get("hypothesis", ""), stop_reason="baseline")
+        self.services = DaemonServices(self.config, self.number, self.worktree, self.res)
+        ctx = AgentContext(number=self.number, worktree=self.worktree, config=self.config, services=self.services,
+                           ruler_id=self.rid, recent_log=experiments.log_markdown(self.config, 15),
+                           failure_notes=self.incumbent.failure_notes, best_quality=self.incumbent.quality,
+                           should_stop=self.should_stop)
+        try:
+            outcome = self.agent.run(ctx)
+        except Exception as exc:
+            log.error("experiment %04d: agent raised\n%s", self.number, traceback.format_exc())
+            outcome = AgentOutcome(error=f"agent raised {type(exc).__name__}: {exc}")
+        row = experiments.get(self.config, self.number)
+        self.fields.update(
+            hypothesis=row.hypothesis or outcome.hypothesis or None, method=row.method or outcome.method or None,
+            lever=row.lever if row.hypothesis else outcome.lever, agent_cost_usd=outcome.cost_usd,
+            agent_turns=outcome.turns, agent_tokens=outcome.tokens or None, agent_denials=outcome.denials or None,
+            agent_claimed_quality=outcome.claimed_quality)
+        experiments.update(self.config, self.number, **self.fields)
+        return outcome
+
+    def verify(self, outcome: AgentOutcome) -> Verdict | None:
+        """The daemon's own checks; a Verdict means the experiment ends here (crashed or invalid)."""
+        guard.require_intact_ruler(self.config.ruler_dir, "after the agent ran")
+        self.snapshot = self.git.commit_worktree(self.worktree, self.number, self.parent_commit,
+                                                 f"exp {self.number:04d}: in progress\n")
+        if outcome.error:
+            return Verdict("crashed", f"agent failed: {outcome.error}")
+        changed = self.git.changed_paths(self.parent_commit, self.snapshot)
+        outside = guard.outside_workspace(changed)
+        if outside:
+            return Verdict("invalid", "the diff touches files outside agent_workspace/: " + ", ".join(outside))
+        findings = guard.scan_for_gold(self.worktree, changed, guard.gold_index(self.config.ruler_dir),
+                                       self.res.embedder)
+        if findings:
+            return Verdict("invalid", "gold text in the workspace: " + guard.describe(findings))
+        return None
+
+    def _score(self, gate: str):
+        report = self.res.evaluate(gate, self.worktree / "agent_workspace", experiment_number=self.number)
+        leaks = guard.leaked_outputs(report.outcomes)
+        return report, leaks
+
+    def rescore(self) -> Verdict:
+        """Dev gate first; the full gate when within reach of the incumbent (always for a baseline)."""
+        if self.baseline:
+            report, leaks = self._score("full")
+            if leaks:
+                return Verdict("invalid", guard.describe(leaks), "full", report, report.summary.quality)
+            if experiments.noise_floor(self.config, self.rid) is None:
+                measure_noise_floor(self.res, report, self.number)
+            return Verdict("kept", f"baseline: first full-gate measurement under ruler {self.rid[:12]}", "full",
+                           report, report.summary.quality)
+        dev, leaks = self._score("dev")
+        if leaks:
+            return Verdict("invalid", guard.describe(leaks), "dev", dev, dev.summary.quality)
+        inc_dev = [self.incumbent.scores[o.case_id] for o in dev.outcomes if o.case_id in self.incumbent.scores]
+        inc_dev_quality = sum(inc_dev) / len(inc_dev) if inc_dev else self.incumbent.quality
+        dev_quality = dev.summary.quality
+        if dev_quality < inc_dev_quality - self.config.full_gate_margin:
+            return Verdict("discarded", f"dev gate: quality {dev_quality:.3f} is below the incumbent's "
+                           f"{inc_dev_quality:.3f} on the same cases minus the margin {self.config.full_gate_margin}",
+                           "dev", dev, dev_quality, dev_quality - inc_dev_quality)
+        full, leaks = self._score("full")
+        if leaks:
+            return Verdict("invalid", guard.describe(leaks), "full", full, full.summary.quality)
+        return Verdict("pending", "", "full", full, full.summary.quality, full.summary.quality - self.incumbent.quality)
+
+    def decide(self, verdict: Verdict) -> Verdict:
+        if verdict.status != "pending":
+            return verdict
+        floor = experiments.noise_floor(self.config, self.rid)
+        if floor is None:
+            log.warning("no noise floor stored for ruler %s: using 0", self.rid[:12])
+        policy = make_policy(self.config, floor or 0.0, seed=self.number)
+        decision = policy.decide(scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores)
+        verdict.status = "kept" if decision.keep else "discarded"
+        verdict.reason = decision.reason
+        return verdict
+
+    # --- the end --------------------------------------------------------------------------------
+    def finish(self, verdict: Verdict, outcome: AgentOutcome) -> IterationResult:
+        from loop.daemon.recording import evaluation_fields, notify_outcome, trailers_and_body
+
+        self.enter("commit")
+        fields = {**self.fields, **evaluation_fields(verdict, self.rid, self.res.judge.judge_id, self.number)}
+        fields.update(status=verdict.status, reason=verdict.reason, delta=verdict.delta, gate=verdict.gate,
+                      quality=verdict.quality)
+        trailers, body = trailers_and_body(self, fields, verdict)
+        hypothesis = fields.get("hypothesis") or ""
+        message = commit_message(self.number, experiments.headline(hypothesis), body, trailers)
+        commit = self.git.commit_worktree(self.worktree, self.number, self.parent_commit, message)
+        self.git.keep_under_experiments(self.number, commit)
+        self.enter("record")
+        fields.update(commit=commit, branch=self.git.exp_branch(self.number), finished_at=utcnow(),
+                      diff=self.git.diff_text(self.parent_commit, commit), durations=self.durations)
+        experiments.update(self.config, self.number, **fields)
+        self.enter("cleanup")
+        if verdict.status == "kept":
+            self.git.advance_research(commit, self.parent_commit)
+        self.git.remove_worktree(self.number)
+        if not self.baseline:
+            report_result(self.agent, self.number, verdict.quality, verdict.status)
+        self.enter("notify")
+        new_best = verdict.status == "kept" and not self.baseline
+        notify_outcome(self.config, self.number, verdict, fields, new_best)
+        self.enter("done")
+        experiments.update(self.config, self.number, durations=self.durations)
+        log.info("experiment %04d: %s — %s", self.number, verdict.status, verdict.reason)
+        return IterationResult(self.number, verdict.status, verdict.reason, verdict.quality, verdict.delta,
+                               self.baseline, outcome.cost_usd or 0.0, new_best, durations=self.durations)
+
+    def abandon(self, reason: str, status: str = "crashed") -> IterationResult:
+        """End the experiment early: keep what it produced under refs/experiments, clean the worktree."""
+        from loop.daemon.recovery import close_experiment
+
+        if self.step is not None:
+            self.durations[self.step] = round(self.durations.get(self.step, 0.0)
+                                              + time.perf_counter() - self.step_started, 4)
+        experiments.update(self.config, self.number, durations=self.durations, **self.fields)
+        close_experiment(self.config, self.git, self.number, status, reason)
+        if not self.baseline and self.agent is not None:
+            report_result(self.agent, self.number, None, status)
+        log.warning("experiment %04d: %s — %s", self.number, status, reason)
+        return IterationResult(self.number, status, reason, baseline=self.baseline, durations=self.durations)
+
+
+STOPPABLE = ("claimed", "worktree", "agent", "verify", "rescore")

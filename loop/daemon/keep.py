@@ -1,0 +1,132 @@
+"""The keep rule: does a candidate beat the incumbent on the same cases, beyond the noise?
+
+Per-case quality contribution = 0.5 * pairwise + 0.5 * (mean dims - 1) / 4, so the mean over cases
+of these contributions is the run's quality (ruler/scoring.py). Cases a judge failed on (either side)
+are left out of the paired comparison.
+
+- `PairedBootstrapPolicy` (default): resample the per-case differences (candidate - incumbent) with
+  replacement `samples` times; keep only when the mean difference exceeds the measured noise floor
+  AND the share of resamples with a positive mean difference is >= `confidence`. Seeded: the same
+  scores always give the same decision.
+- `GreedyPolicy`: keep any mean improvement above the noise floor (no significance test).
+
+The noise floor is measured per ruler by judging the incumbent twice with the caches bypassed
+(`noise_floor_from`): the standard error of the mean per-case difference between the two runs.
+A deterministic judge gives 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Protocol
+
+import numpy as np
+from pydantic import BaseModel
+
+from ruler.scoring import PAIRWISE_SCORE
+
+DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
+
+
+class Decision(BaseModel):
+    keep: bool
+    reason: str
+    delta: float  # mean per-case difference, candidate - incumbent
+    p_improve: float  # share of bootstrap resamples with a positive mean difference (1/0 for greedy)
+    cases: int = 0  # cases compared
+
+
+def case_score(verdict: str | None, dims: Mapping[str, float | int | None] | None) -> float | None:
+    """One case's quality contribution, or None when the case was not scored (judge failure)."""
+    if verdict is None or not dims or any(dims.get(d) is None for d in DIMS):
+        return None
+    mean_dims = sum(float(dims[d]) for d in DIMS) / len(DIMS)
+    return 0.5 * PAIRWISE_SCORE[verdict] + 0.5 * (mean_dims - 1.0) / 4.0
+
+
+def scores_from_outcomes(outcomes: Iterable) -> dict[str, float]:
+    """case id -> score from an EvaluationReport's `outcomes` (judge failures left out)."""
+    scores = {}
+    for outcome in outcomes:
+        j = outcome.judgement
+        if j is None or j.error is not None or j.dims is None:
+            continue
+        score = case_score(j.verdict, j.dims.model_dump())
+        if score is not None:
+            scores[outcome.case_id] = score
+    return scores
+
+
+def scores_from_rows(rows: Iterable) -> dict[str, float]:
+    """case id -> score from stored `CaseResult` rows."""
+    scores = {}
+    for row in rows:
+        if row.judge_error:
+            continue
+        score = case_score(row.verdict, {d: getattr(row, d) for d in DIMS})
+        if score is not None:
+            scores[row.case_id] = score
+    return scores
+
+
+def paired(candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> np.ndarray:
+    common = sorted(set(candidate) & set(incumbent))
+    return np.array([candidate[c] - incumbent[c] for c in common], dtype=np.float64)
+
+
+def noise_floor_from(first: Mapping[str, float], second: Mapping[str, float]) -> float:
+    """Standard error of the mean per-case difference between two judgings of the same outputs."""
+    diff = paired(first, second)
+    if len(diff) == 0:
+        return 0.0
+    if len(diff) == 1:
+        return float(abs(diff[0]))
+    return float(np.std(diff, ddof=1) / math.sqrt(len(diff)))
+
+
+class KeepPolicy(Protocol):
+    def decide(self, candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> Decision: ...
+
+
+class PairedBootstrapPolicy:
+    def __init__(self, samples: int = 2000, confidence: float = 0.95, noise_floor: float = 0.0, seed: int = 0):
+        self.samples, self.confidence, self.noise_floor, self.seed = samples, confidence, noise_floor, seed
+
+    def decide(self, candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> Decision:
+        diff = paired(candidate, incumbent)
+        if len(diff) == 0:
+            return Decision(keep=False, reason="no case scored on both sides", delta=0.0, p_improve=0.0)
+        delta = float(diff.mean())
+        rng = np.random.default_rng(self.seed)
+        picks = rng.integers(0, len(diff), size=(self.samples, len(diff)))
+        p_improve = float((diff[picks].mean(axis=1) > 0).mean())
+        figures = (f"mean per-case delta {delta:+.4f} (noise floor {self.noise_floor:.4f}), "
+                   f"{p_improve:.1%} of {self.samples} paired resamples improve over {len(diff)} cases")
+        if delta <= self.noise_floor:
+            return Decision(keep=False, reason=f"not beyond the noise: {figures}", delta=delta,
+                            p_improve=p_improve, cases=len(diff))
+        if p_improve < self.confidence:
+            return Decision(keep=False, reason=f"not confident (< {self.confidence:.0%}): {figures}",
+                            delta=delta, p_improve=p_improve, cases=len(diff))
+        return Decision(keep=True, reason=f"beats the incumbent: {figures}", delta=delta, p_improve=p_improve,
+                        cases=len(diff))
+
+
+class GreedyPolicy:
+    def __init__(self, noise_floor: float = 0.0):
+        self.noise_floor = noise_floor
+
+    def decide(self, candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> Decision:
+        diff = paired(candidate, incumbent)
+        delta = float(diff.mean()) if len(diff) else 0.0
+        keep = len(diff) > 0 and delta > self.noise_floor
+        verb = "beats" if keep else "does not beat"
+        return Decision(keep=keep, reason=f"greedy: {verb} the incumbent by mean per-case delta {delta:+.4f} "
+                        f"(noise floor {self.noise_floor:.4f})", delta=delta, p_improve=1.0 if keep else 0.0,
+                        cases=len(diff))
+
+
+def make_policy(config, noise_floor: float, seed: int = 0) -> KeepPolicy:
+    if config.keep_policy == "greedy":
+        return GreedyPolicy(noise_floor)
+    return PairedBootstrapPolicy(config.bootstrap_samples, config.keep_confidence, noise_floor, seed)

@@ -1,0 +1,104 @@
+"""Making the record consistent after a daemon died (SIGKILL, power loss) or stopped mid-experiment.
+
+The database row is the source of truth:
+- status `running`: the experiment was interrupted. It becomes `crashed` with "died in step X"
+  (its `step` column keeps X); whatever it produced (worktree files, even uncommitted; the exp
+  branch; an earlier commit) is committed under refs/experiments/NNNN with `Status: crashed`.
+- a final status with step `cleanup` or `notify`: it was decided and recorded; the remaining work
+  (advance the research branch for a kept one, remove the worktree) is finished.
+Then stale worktrees, stray `exp/` branches and stale ref lock files are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from loop.config import Config
+from loop.daemon import experiments
+from loop.daemon.gitrecord import GitRecord, commit_message, exp_tag
+from loop.db.models import utcnow
+
+log = logging.getLogger("loop.daemon")
+AFTER_RECORD = ("cleanup", "notify")
+
+
+def close_experiment(config: Config, git: GitRecord, number: int, status: str, reason: str) -> str | None:
+    """End experiment `number` as `status` (crashed/invalid) unless already decided; returns its commit."""
+    row = experiments.get(config, number)
+    if row.status != "running":
+        complete_experiment(config, git, row)
+        return row.commit
+    trailers = {"Experiment": exp_tag(number), "Status": status, "Lever": row.lever, "Operator": row.operator,
+                "Gate": "none", "Quality": "none", "Delta": "none", "Ruler": row.ruler_id or "none",
+                "Judge": row.judge_id or "none", "Runner-Model": "none",
+                "Parent": exp_tag(row.parent) if row.parent is not None else "none"}
+    body = (f"Hypothesis:\n{(row.hypothesis or '(none stated)').strip()}\n\nMethod:\n"
+            f"{(row.method or '(none stated)').strip()}\n\nResult: {status} — {reason}")
+    commit = None
+    try:
+        commit = git.salvage(number, row.parent_commit, commit_message(number, experiments.headline(row.hypothesis),
+                                                                          body, trailers))
+    except Exception as exc:
+        log.error("experiment %04d: could not keep its work under refs/experiments (%s)", number, exc)
+    diff = None
+    if commit and row.parent_commit:
+        try:
+            diff = git.diff_text(row.parent_commit, commit)
+        except Exception:
+            diff = None
+    experiments.update(config, number, status=status, reason=reason, commit=commit, diff=diff,
+                       finished_at=utcnow())
+    _remove(git, number)
+    return commit
+
+
+def complete_experiment(config: Config, git: GitRecord, row) -> None:
+    """Finish the git side of a decided and recorded experiment."""
+    if row.commit:
+        if git.experiment_ref(row.number) is None:
+            git.keep_under_experiments(row.number, row.commit)
+        if row.status == "kept" and row.parent_commit:
+            git.advance_research(row.commit, row.parent_commit)
+    _remove(git, row.number)
+    experiments.update(config, row.number, step="done")
+
+
+def _remove(git: GitRecord, number: int) -> None:
+    try:
+        git.remove_worktree(number)
+    except Exception as exc:
+        log.warning("experiment %04d: worktree not removed (%s); recover() will retry", number, exc)
+
+
+def remove_stale_ref_locks(git: GitRecord) -> list[str]:
+    """Lock files a killed git left on the refs only the daemon writes (it holds the daemon lock)."""
+    git_dir = Path(git.repo.git_dir)
+    candidates = [git_dir / "refs" / "heads" / f"{git.branch}.lock"]
+    for folder in (git_dir / "refs" / "experiments", git_dir / "refs" / "heads" / "exp"):
+        if folder.exists():
+            candidates += list(folder.glob("*.lock"))
+    removed = []
+    for lock in candidates:
+        if lock.exists():
+            lock.unlink()
+            removed.append(str(lock.relative_to(git_dir)))
+    return removed
+
+
+def recover(config: Config, git: GitRecord) -> list[str]:
+    """Bring DB and git back to a consistent state; returns one line per thing done."""
+    done = [f"removed stale lock {p}" for p in remove_stale_ref_locks(git)]
+    for row in experiments.unfinished(config):
+        if row.status == "running":
+            reason = f"died in step {row.step}"
+            commit = close_experiment(config, git, row.number, "crashed", reason)
+            kept = f"; its work kept at refs/experiments/{exp_tag(row.number)}" if commit else ""
+            done.append(f"experiment {row.number:04d} marked crashed ({reason}){kept}")
+        elif row.step in AFTER_RECORD:
+            complete_experiment(config, git, row)
+            done.append(f"experiment {row.number:04d} ({row.status}) finished its {row.step} step")
+    done += [f"removed stale {item}" for item in git.recover()]
+    for line in done:
+        log.info("recovery: %s", line)
+    return done

@@ -1,0 +1,85 @@
+"""What the daemon holds open across iterations: one runner, one judge, the git record, the embedder.
+
+Evaluations of every worktree go through `Resources.evaluate` so the runner process (and its loaded
+model) is reused for the whole night. Tests and benchmarks inject fakes (runner, judge, a pipeline
+session factory); by default the real ones are opened from the config.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import ExitStack, nullcontext
+from pathlib import Path
+from typing import Callable
+
+from loop.config import Config
+from loop.daemon.gitrecord import GitRecord
+from loop.ruler_files import ruler_id
+
+log = logging.getLogger(__name__)
+
+
+class Resources:
+    def __init__(self, config: Config, *, runner=None, judge=None, session_factory: Callable | None = None,
+                 embedder="default"):
+        self.config = config
+        self.git = GitRecord(config.repo, config.research_branch)
+        self._stack = ExitStack()
+        self._runner, self._judge = runner, judge
+        self.session_factory = session_factory
+        self._embedder = embedder
+        self.timings: dict[str, float] = {"evaluate_s": 0.0}
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def __enter__(self) -> "Resources":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stack.close()
+
+    @property
+    def runner(self):
+        if self._runner is None:
+            from loop.runners.factory import open_runner
+
+            self._runner = open_runner(self.config)
+            self._stack.callback(self._runner.close)
+        return self._runner
+
+    @property
+    def judge(self):
+        if self._judge is None:
+            from loop.judges import make_judge
+
+            self._judge = make_judge(self.config)
+        return self._judge
+
+    @property
+    def embedder(self):
+        if self._embedder == "default":
+            from loop.daemon.guard import default_embedder
+
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def ruler_id(self) -> str:
+        return ruler_id(self.config.ruler_dir, self.judge.judge_id)
+
+    # --- scoring --------------------------------------------------------------------------------
+    def evaluate(self, gate: str, workspace: Path, *, kind: str = "official", experiment_number: int | None = None,
+                 use_cache: bool = True, record: bool = True):
+        from loop.evaluate import evaluate
+
+        started = time.perf_counter()
+        session_cm = self.session_factory(Path(workspace)) if self.session_factory else nullcontext(None)
+        try:
+            with session_cm as session:
+                return evaluate(self.config, gate, workspace=Path(workspace), session=session, runner=self.runner,
+                                judge=self.judge, kind=kind, experiment_number=experiment_number, progress=False,
+                                record=record, use_cache=use_cache)
+        finally:
+            self.timings["evaluate_s"] += time.perf_counter() - started
