@@ -124,6 +124,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    request_queue_size = 128  # many concurrent clients (judge tests run 32 requests at once)
     owner: ScriptedAnthropicServer
 
 
