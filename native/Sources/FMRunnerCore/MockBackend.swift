@@ -1,0 +1,104 @@
+/// The deterministic mock backend (`--backend mock`): no model, same protocol.
+///
+/// - json_schema output: the schema must be in `SchemaSubset` (else unsupported_schema); the answer is an
+///   object with every property: a `title` derived from the prompt's last line, `questions` (any array of
+///   strings) with exactly minItems when minItems == maxItems (else 7 clamped into the bounds), distinct;
+///   other fields get plain deterministic values within their bounds/enums. `text` is that JSON.
+/// - text output: a title line and 7 numbered questions, cut at max_output_tokens.
+/// - greedy: a function of (instructions, prompt, adapter) only. random: shuffled by a generator seeded
+///   from those plus the seed (repeatable per seed); without a seed, fresh randomness per call.
+/// - Tokens are the mock's own (`MockText.tokenCount`), so usage counts are exact for this "model".
+///   A json answer longer than max_output_tokens fails as decoding_failure (as a truncated real one would).
+/// - An adapter must resolve (`AdapterResolver`); its signature (or path) changes the answer, and is
+///   reported as backend.adapter_signature.
+/// - `delayMs` sleeps before answering (cancellable, so timeout_s applies).
+public struct MockBackend: GenerationBackend {
+    public let delayMs: Int
+
+    public init(delayMs: Int = 0) { self.delayMs = max(0, delayMs) }
+
+    public func info() async -> BackendInfo {
+        BackendInfo(name: "mock", model: "mock-fm", modelVersion: "1", osBuild: OSInfo.build, available: true)
+    }
+
+    public func generate(_ request: Request) async throws -> Generation {
+        let adapter = try request.adapter.map { (ref) throws(RunnerError) in try AdapterResolver.resolve(ref) }
+        let schema = try request.jsonSchema.map { (s) throws(RunnerError) in try SchemaSubset.parse(s) }
+        if delayMs > 0 { try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000) }
+
+        let prompt = request.prompt ?? ""
+        let base = stableHash([request.instructions ?? "", prompt, adapter?.signature ?? adapter?.path ?? ""]
+            .joined(separator: "\u{1F}"))
+        let sampling = request.effectiveSampling
+        var rng: SplitMix64?
+        switch (sampling.mode, sampling.seed) {
+        case (.greedy, _): rng = nil
+        case (.random, let seed?):
+            var mixer = SplitMix64(seed: seed)
+            rng = SplitMix64(seed: base ^ mixer.next())
+        case (.random, nil):
+            var system = SystemRandomNumberGenerator()
+            rng = SplitMix64(seed: system.next())
+        }
+        let topic = MockText.topic(of: prompt)
+        let inputTokens = MockText.tokenCount(request.instructions ?? "") + MockText.tokenCount(prompt)
+
+        guard let schema else {
+            let questions = MockText.questions(count: 7, topic: topic, rng: &rng)
+            var text = ([MockText.title(for: topic)] + questions.enumerated().map { "\($0.offset + 1). \($0.element)" })
+                .joined(separator: "\n")
+            if let limit = request.maxOutputTokens { text = MockText.truncate(text, toTokens: limit) }
+            return Generation(text: text, usage: Usage(inputTokens: inputTokens, outputTokens: MockText.tokenCount(text)),
+                              adapterSignature: adapter?.signature)
+        }
+        var object = JSONObject()
+        for (name, property) in schema.properties {
+            object[name] = value(for: property, named: name, topic: topic, rng: &rng)
+        }
+        let text = JSONValue.object(object).jsonText
+        let outputTokens = MockText.tokenCount(text)
+        if let limit = request.maxOutputTokens, outputTokens > limit {
+            throw RunnerError(.decodingFailure, "the structured answer needs \(outputTokens) tokens but max_output_tokens is \(limit)")
+        }
+        return Generation(text: text, json: .object(object),
+                          usage: Usage(inputTokens: inputTokens, outputTokens: outputTokens),
+                          adapterSignature: adapter?.signature)
+    }
+
+    func value(for property: PropertySchema, named name: String, topic: String, rng: inout SplitMix64?) -> JSONValue {
+        switch property {
+        case .string(let choices?):
+            return .string(pick(choices, &rng))
+        case .string(nil):
+            return .string(name == "title" ? MockText.title(for: topic) : "\(MockText.title(for: name)) for \(topic)")
+        case .integer(let minimum, let maximum, let choices):
+            if let choices { return .int(pick(choices, &rng)) }
+            let lo = minimum ?? min(0, maximum ?? 0), hi = max(lo, maximum ?? lo + 10)
+            guard var generator = rng else { return .int(lo) }
+            defer { rng = generator }
+            return .int(Int64.random(in: lo...hi, using: &generator))
+        case .number(let minimum, let maximum):
+            let lo = minimum ?? min(0, maximum ?? 0), hi = max(lo, maximum ?? lo + 1)
+            guard var generator = rng, hi > lo else { return .double(lo) }
+            defer { rng = generator }
+            return .double((Double.random(in: lo...hi, using: &generator) * 1000).rounded() / 1000)
+        case .boolean:
+            guard var generator = rng else { return .bool(true) }
+            defer { rng = generator }
+            return .bool(Bool.random(using: &generator))
+        case .stringArray(let minItems, let maxItems, let choices):
+            let count = min(max(7, minItems), maxItems ?? max(7, minItems))
+            if let choices { return .array((0..<count).map { _ in .string(pick(choices, &rng)) }) }
+            if name == "questions" {
+                return .array(MockText.questions(count: count, topic: topic, rng: &rng).map(JSONValue.string))
+            }
+            return .array((0..<count).map { .string("\(MockText.title(for: name)) \($0 + 1) for \(topic)") })
+        }
+    }
+
+    func pick<T>(_ choices: [T], _ rng: inout SplitMix64?) -> T {
+        guard var generator = rng else { return choices[0] }
+        defer { rng = generator }
+        return choices[Int.random(in: 0..<choices.count, using: &generator)]
+    }
+}
