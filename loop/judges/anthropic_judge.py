@@ -49,7 +49,8 @@ class AnthropicJudge:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.client = client or _make_client(config)
-        self.system_prompt = template("system", self.mode)
+        self.prompts_dir = config.ruler_dir / "judge_prompts"  # the ruler the ruler id is computed over
+        self.system_prompt = template("system", self.mode, self.prompts_dir)
         self._rubric_model = rubric_model(self.mode)
         self._pool = ThreadPoolExecutor(config.judge_concurrency, thread_name_prefix="judge-swapped")
         self._lock = threading.Lock()
@@ -94,11 +95,12 @@ class AnthropicJudge:
     def request_body(self, prompt: str, task: str, set_a: Answer, set_b: Answer, reply_model) -> dict:
         """The keyword arguments of `messages.create` for one judge request."""
         rubric = prompt == "rubric_and_verdict"
+        user = render(prompt, self.mode, task=task, set_a=set_a, set_b=set_b, prompts_dir=self.prompts_dir)
         return {
             "model": self.model,
             "max_tokens": MAX_TOKENS_RUBRIC if rubric else MAX_TOKENS_VERDICT,
             "system": [{"type": "text", "text": self.system_prompt, "cache_control": {"type": "ephemeral"}}],
-            "messages": [{"role": "user", "content": render(prompt, self.mode, task=task, set_a=set_a, set_b=set_b)}],
+            "messages": [{"role": "user", "content": user}],
             "output_config": {"format": {"type": "json_schema", "schema": json_schema(reply_model)}},
         }
 

@@ -44,8 +44,8 @@ def format_set(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def render(name: str, mode: str, *, task: str, set_a: Answer, set_b: Answer) -> str:
-    text = template(name, mode)
+def render(name: str, mode: str, *, task: str, set_a: Answer, set_b: Answer, prompts_dir: Path = PROMPTS_DIR) -> str:
+    text = template(name, mode, Path(prompts_dir))
     values = {"{task}": task.strip(), "{set_a}": format_set(set_a), "{set_b}": format_set(set_b)}
     # one pass, so a placeholder-looking string inside a task or answer is never substituted again
     return re.sub(r"\{task\}|\{set_a\}|\{set_b\}", lambda m: values[m.group(0)], text)
