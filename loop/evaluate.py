@@ -92,7 +92,7 @@ def evaluate(
     judgements = [o.judgement for o in outcomes]
     report = EvaluationReport(
         evaluation_id=None, gate=gate, kind=kind, ruler_id=rid, judge_id=judge.judge_id,
-        workspace_hash=ws_hash, backend=backend, summary=summarize(judgements), outcomes=outcomes,
+        workspace_hash=ws_hash, backend=backend, summary=summarize(judgements, mode=getattr(judge, "mode", "standard")), outcomes=outcomes,
         model_calls=model_calls, judge_calls=sum(j.judge_calls for j in judgements),
         wall_s=time.perf_counter() - started,
     )

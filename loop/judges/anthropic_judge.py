@@ -52,6 +52,7 @@ class AnthropicJudge:
         self.prompts_dir = config.ruler_dir / "judge_prompts"  # the ruler the ruler id is computed over
         self.system_prompt = template("system", self.mode, self.prompts_dir)
         self._rubric_model = rubric_model(self.mode)
+        self.sequential = config.judge_concurrency == 1  # one request in flight at a time, both orders included
         self._pool = ThreadPoolExecutor(config.judge_concurrency, thread_name_prefix="judge-swapped")
         self._lock = threading.Lock()
         self.judge_calls = 0  # requests sent, retries included
@@ -60,9 +61,10 @@ class AnthropicJudge:
 
     # --- the contract -------------------------------------------------------------------------
     def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
-        swapped = self._pool.submit(self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply)
+        ask_swapped = (self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply)
+        swapped = None if self.sequential else self._pool.submit(*ask_swapped)
         first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold, self._rubric_model)
-        second = self._guarded(swapped.result)
+        second = self._guarded(*ask_swapped) if swapped is None else self._guarded(swapped.result)
         calls = first[1] + second[1]
         if isinstance(first[0], Exception) or isinstance(second[0], Exception):
             errors = [f"{name}: {r}" for name, (r, _) in (("candidate-first", first), ("gold-first", second))

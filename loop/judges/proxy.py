@@ -13,13 +13,16 @@ The verdict compares the mean of the continuous scores of candidate and gold, wi
 rule is symmetric in the two sets, so the "candidate first" and "gold first" verdicts are the same
 computation and always agree (the proxy has no position term). Same inputs -> same floats, bit for bit.
 
-The constants below are part of the judge id "proxy:minilm-l6-int8/1": changing one means bumping /1.
+The constants below are part of the judge id "proxy:minilm-l6-int8/1+<hash of this code>": changing
+them changes the id (and so the ruler id) automatically.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 
@@ -29,6 +32,16 @@ from loop.judges.proxy_rules import is_atomic, naturalness, topic_kind
 from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Verdict
 
 VERSION = 1
+
+
+def _rules_digest() -> str:
+    """The proxy's scoring rules live in code outside ruler/; their hash joins the judge id so that
+    editing them yields a new ruler id instead of silently moving the measuring stick."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("proxy.py", "proxy_rules.py"):
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:10]
 MATCH = 0.5  # cosine at which a set's question counts as asking a gold question
 DUPLICATE = 0.8  # cosine at which two questions of one set count as near-duplicates
 TIE_MARGIN = 0.10  # |overall(candidate) - overall(gold)| within this is a tie (a close paraphrase of gold ties)
@@ -53,7 +66,7 @@ class ProxyJudge:
         if mode not in ("standard", "coverage-blind"):
             raise ValueError(f"unknown judge mode {mode!r}")
         self.mode = mode
-        self.judge_id = f"proxy:minilm-l6-int8/{VERSION}" + ("" if mode == "standard" else f":{mode}")
+        self.judge_id = f"proxy:minilm-l6-int8/{VERSION}+{_rules_digest()}" + ("" if mode == "standard" else f":{mode}")
         self._embedder = embedder
 
     @property

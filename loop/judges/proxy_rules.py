@@ -1,6 +1,6 @@
 """Form rules of the proxy judge (pure string checks, no model): atomicity, naturalness, topic kinds.
 
-Part of the proxy's identity "proxy:minilm-l6-int8/1": changing a rule here means bumping that version.
+Part of the proxy's identity: its judge id carries a hash of this file, so changing a rule changes the ruler id.
 """
 
 from __future__ import annotations
