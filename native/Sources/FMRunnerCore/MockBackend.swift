@@ -5,8 +5,9 @@
 ///   strings) with exactly minItems when minItems == maxItems (else 7 clamped into the bounds), distinct;
 ///   other fields get plain deterministic values within their bounds/enums. `text` is that JSON.
 /// - text output: a title line and 7 numbered questions, cut at max_output_tokens.
-/// - greedy: a function of (instructions, prompt, adapter) only. random: shuffled by a generator seeded
-///   from those plus the seed (repeatable per seed); without a seed, fresh randomness per call.
+/// - greedy: a function of (instructions, prompt, adapter) only: question order and values come from a
+///   generator seeded with their stable hash. random: that hash mixed with the seed (repeatable per seed);
+///   without a seed, fresh randomness per call.
 /// - Tokens are the mock's own (`MockText.tokenCount`), so usage counts are exact for this "model".
 ///   A json answer longer than max_output_tokens fails as decoding_failure (as a truncated real one would).
 /// - An adapter must resolve (`AdapterResolver`); its signature (or path) changes the answer, and is
@@ -30,9 +31,9 @@ public struct MockBackend: GenerationBackend {
         let base = stableHash([request.instructions ?? "", prompt, adapter?.signature ?? adapter?.path ?? ""]
             .joined(separator: "\u{1F}"))
         let sampling = request.effectiveSampling
-        var rng: SplitMix64?
+        var rng: SplitMix64?  // always set; optional only to share MockText.questions' signature
         switch (sampling.mode, sampling.seed) {
-        case (.greedy, _): rng = nil
+        case (.greedy, _): rng = SplitMix64(seed: base)
         case (.random, let seed?):
             var mixer = SplitMix64(seed: seed)
             rng = SplitMix64(seed: base ^ mixer.next())
