@@ -61,6 +61,11 @@ def verify_lock(ruler_dir: Path) -> list[str]:
             problems.append(f"replaced by a {now['type']}: {path}")
         elif was["sha256"] != now["sha256"]:
             problems.append(f"changed: {path}")
-        if was["mode"] != now["mode"]:
+        if _comparable_mode(was["mode"]) != _comparable_mode(now["mode"]):
             problems.append(f"mode changed: {path} ({was['mode']} -> {now['mode']})")
     return problems
+
+
+def _comparable_mode(mode: str) -> int:
+    """Permission bits, less group-write: umask 002 vs 022 on a fresh clone must not read as tampering."""
+    return int(mode, 8) & ~0o020
