@@ -79,6 +79,7 @@ def test_symlink_replacing_a_file_is_named(locked: Path, tmp_path: Path):
 
 
 def test_missing_lock_fails_verify(project_copy: Path):
+    (project_copy / "ruler" / "RULER.lock").unlink()
     result = run_cli("ruler", "verify", repo=project_copy)
     assert result.returncode == 1
     assert "RULER.lock" in result.stderr
