@@ -5,7 +5,7 @@ of these contributions is the run's quality (ruler/scoring.py). Cases a judge fa
 are left out of the paired comparison.
 
 - `PairedBootstrapPolicy` (default): resample the per-case differences (candidate - incumbent) with
-  replacement `samples` times; keep only when the mean difference exceeds the measured noise floor
+  replacement `samples` times (with a small-sample correction, see `small_sample_inflation`); keep only when the mean difference exceeds the measured noise floor
   AND the share of resamples with a positive mean difference is >= `confidence`. Seeded: the same
   scores always give the same decision.
 - `GreedyPolicy`: keep any mean improvement above the noise floor (no significance test).
@@ -18,6 +18,7 @@ A deterministic judge gives 0.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Iterable, Mapping, Protocol
 
 import numpy as np
@@ -84,6 +85,21 @@ def noise_floor_from(first: Mapping[str, float], second: Mapping[str, float]) ->
     return float(np.std(diff, ddof=1) / math.sqrt(len(diff)))
 
 
+def small_sample_inflation(n: int, confidence: float) -> float:
+    """Widening of the bootstrap distribution so its one-sided error matches a paired t-test.
+
+    The plain percentile bootstrap of a mean is too narrow for small n (it uses the biased variance
+    and normal tails): at n = 30 it keeps ~5.8% of candidates with no true gain at 95% confidence.
+    Scaling the resampled deviations by sqrt(n/(n-1)) * t_{n-1}(confidence) / z(confidence) brings
+    that back to the nominal 5%. (t quantile by its Cornish-Fisher expansion; no scipy needed.)"""
+    if n < 3:
+        return 1.0
+    z = NormalDist().inv_cdf(confidence)
+    v = n - 1
+    t = z + (z**3 + z) / (4 * v) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * v**2)
+    return math.sqrt(n / (n - 1)) * t / z
+
+
 class KeepPolicy(Protocol):
     def decide(self, candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> Decision: ...
 
@@ -99,7 +115,8 @@ class PairedBootstrapPolicy:
         delta = float(diff.mean())
         rng = np.random.default_rng(self.seed)
         picks = rng.integers(0, len(diff), size=(self.samples, len(diff)))
-        p_improve = float((diff[picks].mean(axis=1) > 0).mean())
+        resampled = delta + (diff[picks].mean(axis=1) - delta) * small_sample_inflation(len(diff), self.confidence)
+        p_improve = float((resampled > 0).mean())
         figures = (f"mean per-case delta {delta:+.4f} (noise floor {self.noise_floor:.4f}), "
                    f"{p_improve:.1%} of {self.samples} paired resamples improve over {len(diff)} cases")
         if delta <= self.noise_floor:
