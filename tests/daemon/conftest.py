@@ -52,6 +52,14 @@ def research_repo(tmp_path: Path, daemon_env) -> Path:
     return make_repo(tmp_path / "repo")
 
 
+def fresh_copy(source: Path, dest_parent: Path) -> Path:
+    """A copy of a research repository and its record (the record lives beside the repo)."""
+    shutil.copytree(source, dest_parent / "repo", symlinks=True)
+    for db in source.parent.glob("record.sqlite*"):
+        shutil.copy(db, dest_parent / db.name)
+    return dest_parent / "repo"
+
+
 def config_for(repo: Path, **overrides):
     settings = dict(database_url=f"sqlite:///{repo.parent / 'record.sqlite'}", judge="proxy", runner="replay",
                     agent="sweep", desktop_notifications=False, interval_s=0)
@@ -86,6 +94,7 @@ class Helpers:
     make_repo = staticmethod(make_repo)
     config_for = staticmethod(config_for)
     cli = staticmethod(cli)
+    fresh_copy = staticmethod(fresh_copy)
 
     @staticmethod
     def rows(config):
@@ -116,3 +125,17 @@ class Helpers:
 @pytest.fixture(scope="session")
 def h() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture(scope="session")
+def baseline_repo(tmp_path_factory) -> Path:
+    """A research repository whose record holds the baseline (0) and one sweep experiment (1)."""
+    repo = make_repo(tmp_path_factory.mktemp("baseline") / "repo")
+    done = cli(repo, "run", "--once", "--no-live")
+    assert done.returncode == 0, done.stderr
+    return repo
+
+
+@pytest.fixture
+def repo_copy(baseline_repo: Path, tmp_path: Path, daemon_env) -> Path:
+    return fresh_copy(baseline_repo, tmp_path)

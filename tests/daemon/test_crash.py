@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-from pathlib import Path
 
 import pytest
 
@@ -12,26 +10,9 @@ STEPS_BEFORE_RECORD = ["claimed", "worktree", "agent", "verify", "rescore", "dec
 STEPS_AFTER_RECORD = ["cleanup", "notify"]
 
 
-@pytest.fixture(scope="module")
-def repo_with_baseline(tmp_path_factory, h):
-    """A repository whose record already holds the baseline (0) and one experiment (1)."""
-    base = tmp_path_factory.mktemp("crash-base")
-    repo = h.make_repo(base / "repo")
-    done = h.cli(repo, "run", "--once", "--no-live")
-    assert done.returncode == 0, done.stderr
-    return repo
-
-
-def fresh_copy(source: Path, dest_parent: Path) -> Path:
-    shutil.copytree(source, dest_parent / "repo", symlinks=True)
-    for db in source.parent.glob("record.sqlite*"):
-        shutil.copy(db, dest_parent / db.name)
-    return dest_parent / "repo"
-
-
 @pytest.mark.parametrize("step", STEPS_BEFORE_RECORD + STEPS_AFTER_RECORD)
-def test_sigkill_at_each_step_then_restart_is_consistent(step, repo_with_baseline, tmp_path, h, daemon_env):
-    repo = fresh_copy(repo_with_baseline, tmp_path)
+def test_sigkill_at_each_step_then_restart_is_consistent(step, repo_copy, h):
+    repo = repo_copy
     killed = h.cli(repo, "run", "--once", "--no-live", env={"AUTORESEARCH_CRASH_AT": step})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     config = h.config_for(repo)
