@@ -147,7 +147,15 @@ def verify(spec: ModelSpec) -> None:
                 f"{path} has sha256 {actual}, expected {file.sha256}: refusing to use it "
                 f"(delete it and run `autoresearch models fetch --model {spec.name}`)"
             )
-        stamp.write_text(actual)
+        _write_stamp(stamp, actual)
+
+
+def _write_stamp(stamp: Path, digest: str) -> None:
+    """Remember a verified digest so the next check skips re-hashing; a read-only place just re-hashes."""
+    try:
+        stamp.write_text(digest)
+    except OSError:
+        pass
 
 
 def _stamp_fresh(path: Path, stamp: Path) -> bool:
