@@ -84,12 +84,13 @@ class Dashboard:
     def data(self, request: Request) -> Response:
         with self.connect() as conn:
             rulers, current = self._ruler(conn, request)
-            etag = f'"{queries.signature(conn, current)}"'
-            headers = {"ETag": etag, "Cache-Control": "no-cache"}
-            if request.headers.get("if-none-match") == etag:
+            state = queries.record_state(conn, current)
+            headers = {"ETag": state.etag, "Cache-Control": "no-cache"}
+            if request.headers.get("if-none-match") == state.etag:
                 return Response(status_code=304, headers=headers)
-            payload = {"ruler": current, "rulers": rulers, "count": queries.experiment_count(conn),
-                       "points": queries.points(conn, current), "costs": queries.costs(conn),
+            payload = {"ruler": current, "rulers": rulers, "count": state.experiments,
+                       "points": queries.points(conn, current),
+                       "costs": {"total_usd": round(state.total_cost_usd, 4), **queries.night_cost(conn)},
                        "requests": queries.training_requests(conn)}
         return JSONResponse(payload, headers=headers)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, null, or_, select
 from sqlalchemy.engine import Connection
 
 from loop.db.models import CaseResult, Evaluation, Experiment, Ruler, TrainingRequest
@@ -21,11 +21,24 @@ DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
 PAIRWISE = {"candidate": 1.0, "tie": 0.5, "gold": 0.0}
 MATRIX_COLUMNS = 300  # default heatmap window: the newest experiments
 MATRIX_MAX_COLUMNS = 2000
+NIGHT_TAIL = 2000  # experiments searched for tonight's cost (a night holds far fewer)
+HOVER_TEXT_MAX = 2000  # experiments in a view up to which the data carries hypotheses
 
 
 def _total(column):
     """SUM that is 0.0 over no rows (portable: SQLite's TOTAL is not standard)."""
     return func.coalesce(func.sum(column), 0.0)
+
+
+def raw_rows(conn: Connection, statement) -> list[tuple]:
+    """Run a select (parameters bound by SQLAlchemy as usual) but fetch from the DBAPI cursor: plain tuples,
+    no per-value result processing, which is most of the cost at 10,000 rows. Only for columns whose raw
+    driver values are already what the page needs (numbers, text)."""
+    result = conn.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def rulers(conn: Connection) -> list[dict[str, Any]]:
@@ -42,17 +55,26 @@ def experiment_count(conn: Connection) -> int:
     return conn.execute(select(func.count(Experiment.number))).scalar_one()
 
 
-def signature(conn: Connection, ruler_id: str | None) -> str:
-    """A cheap fingerprint of everything the page shows; it is the data endpoint's ETag."""
+class RecordState(NamedTuple):
+    etag: str
+    experiments: int
+    total_cost_usd: float
+
+
+def record_state(conn: Connection, ruler_id: str | None) -> RecordState:
+    """A cheap fingerprint of everything the page shows (the data endpoint's ETag), with the totals it
+    reads anyway. Only columns stored before the (possibly large) diff and trace SVG are read, so no row's
+    overflow pages are walked."""
     digest = hashlib.sha256((ruler_id or "").encode())
     exp = conn.execute(
         select(Experiment.status, func.count(), func.max(Experiment.number), _total(Experiment.quality),
-               _total(Experiment.agent_cost_usd), func.max(Experiment.finished_at), func.max(Experiment.ruler_id))
+               _total(Experiment.agent_cost_usd), func.max(Experiment.ruler_id), _total(func.length(Experiment.step)))
         .group_by(Experiment.status).order_by(Experiment.status)
     ).all()
+    evals = conn.execute(select(func.max(Evaluation.id))).scalar_one()
     req = conn.execute(select(func.count(), func.count(TrainingRequest.answered_at), func.max(TrainingRequest.id))).one()
-    digest.update(repr((exp, tuple(req))).encode())
-    return digest.hexdigest()[:32]
+    digest.update(repr((exp, evals, tuple(req))).encode())
+    return RecordState(f'"{digest.hexdigest()[:32]}"', sum(r[1] for r in exp), float(sum(r[4] for r in exp)))
 
 
 def _in_view(ruler_id: str | None):
@@ -60,30 +82,31 @@ def _in_view(ruler_id: str | None):
 
 
 def points(conn: Connection, ruler_id: str | None) -> dict[str, list]:
-    """One entry per experiment in the view, column-wise: what the scatter plots need."""
-    dims = [Experiment.dims[d].as_float() for d in DIMS]
-    cols = [Experiment.number, Experiment.status, Experiment.lever, Experiment.operator, Experiment.quality,
-            *dims, Experiment.wins, Experiment.ties, Experiment.losses, Experiment.agent_cost_usd, Experiment.gate,
-            Experiment.parent, func.substr(Experiment.hypothesis, 1, 100)]
-    names = ["number", "status", "lever", "operator", "quality", *DIMS, "wins", "ties", "losses", "cost", "gate",
-             "parent", "hypothesis"]
-    rows = conn.execute(select(*cols).where(_in_view(ruler_id)).order_by(Experiment.number)).all()
-    out: dict[str, list] = {name: [] for name in names}
-    for row in rows:
-        for name, value in zip(names, row):
-            out[name].append(round(value, 4) if isinstance(value, float) else value)
-    return out
+    """One entry per experiment in the view, column-wise: what the scatter plots need. Hypotheses (for the
+    hover) come along only while the view is small enough for them not to dominate the payload."""
+    view = _in_view(ruler_id)
+    with_text = conn.execute(select(func.count()).select_from(Experiment).where(view)).scalar_one() <= HOVER_TEXT_MAX
+    dims = [func.round(Experiment.dims[d].as_float(), 3) for d in DIMS]
+    cols = [Experiment.number, Experiment.status, Experiment.lever, Experiment.operator,
+            func.round(Experiment.quality, 4), *dims, Experiment.wins, Experiment.ties, Experiment.losses,
+            func.round(Experiment.agent_cost_usd, 4), func.substr(Experiment.hypothesis, 1, 90) if with_text else null()]
+    names = ["number", "status", "lever", "operator", "quality", *DIMS, "wins", "ties", "losses", "cost", "hypothesis"]
+    rows = raw_rows(conn, select(*cols).where(view).order_by(Experiment.number))
+    columns = list(map(list, zip(*rows))) if rows else [[] for _ in names]
+    return dict(zip(names, columns))
 
 
-def costs(conn: Connection) -> dict[str, float | int | None]:
-    """Agent cost overall and for the night (the 24 hours up to the newest experiment's start)."""
-    newest = conn.execute(select(func.max(Experiment.started_at))).scalar_one()
-    total = conn.execute(select(_total(Experiment.agent_cost_usd))).scalar_one()
-    if newest is None:
-        return {"total_usd": 0.0, "night_usd": 0.0, "night_experiments": 0}
-    night = conn.execute(select(_total(Experiment.agent_cost_usd), func.count())
-                         .where(Experiment.started_at >= newest - timedelta(hours=24))).one()
-    return {"total_usd": round(total, 4), "night_usd": round(night[0], 4), "night_experiments": night[1]}
+def night_cost(conn: Connection) -> dict[str, float | int]:
+    """Agent cost for the night: the 24 hours up to the newest experiment's start, looked for among the
+    newest NIGHT_TAIL experiments (start times sit after the diff and SVG in each row)."""
+    tail = conn.execute(select(Experiment.started_at, Experiment.agent_cost_usd)
+                        .order_by(Experiment.number.desc()).limit(NIGHT_TAIL)).all()
+    starts = [t for t, _ in tail if t is not None]
+    if not starts:
+        return {"night_usd": 0.0, "night_experiments": 0}
+    cut = max(starts) - timedelta(hours=24)
+    night = [c or 0.0 for t, c in tail if t is not None and t >= cut]
+    return {"night_usd": round(sum(night), 4), "night_experiments": len(night)}
 
 
 def training_requests(conn: Connection) -> list[dict[str, Any]]:

@@ -51,14 +51,15 @@ DIFF = """diff --git a/agent_workspace/pipeline.toml b/agent_workspace/pipeline.
 -default = 0.7
 +default = 0.0
  # <b>not bold</b> & friends
-"""
+@@ -20,6 +20,9 @@ def generate(task, model):
+""" + "".join(f"+    # step {i}: over-generate eight questions, then drop the nearest pair by embedding\n" for i in range(30))
 TRACE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="460" height="160" viewBox="0 0 460 160">
 <script>document.title = "pwned"</script>
 <rect x="50" y="20" width="360" height="46" fill="#dbeafe" stroke="#1d4ed8"/>
 <text x="60" y="48" font-family="sans-serif" font-size="13">draft (412 -> 96 tok, 3,912 ms)</text>
 <rect x="50" y="90" width="360" height="46" fill="#ecfccb" stroke="#4d7c0f" stroke-dasharray="6 3"/>
 <text x="60" y="118" font-family="sans-serif" font-size="13">trim to 7 (2 ms)</text>
-</svg>"""
+""" + "".join(f'<!-- call {i}: model response text kept for the tooltip, as real traces do -->\n' for i in range(40)) + "</svg>"
 
 
 def gold_questions(task: str) -> list[str]:
