@@ -54,7 +54,7 @@ class Experiment(Base):
     wins: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ties: Mapped[int | None] = mapped_column(Integer, nullable=True)
     losses: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    ruler_id: Mapped[str | None] = mapped_column(ForeignKey("rulers.id"), nullable=True)
+    ruler_id: Mapped[str | None] = mapped_column(ForeignKey("rulers.id"), nullable=True, index=True)
     judge_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     runner_model: Mapped[str | None] = mapped_column(String(200), nullable=True)
     runner_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -77,7 +77,7 @@ class Evaluation(Base):
 
     __tablename__ = "evaluations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    experiment_number: Mapped[int | None] = mapped_column(ForeignKey("experiments.number"), nullable=True)
+    experiment_number: Mapped[int | None] = mapped_column(ForeignKey("experiments.number"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(20), default="official")  # official|agent|noise|reference|manual|holdout
     gate: Mapped[str] = mapped_column(String(10))  # dev|full|holdout
     ruler_id: Mapped[str] = mapped_column(ForeignKey("rulers.id"))
