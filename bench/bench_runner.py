@@ -140,8 +140,9 @@ def main() -> None:
     print(f"direct_answer_latency_s_median: {statistics.median(direct):.3f}")
     print(f"direct_answer_latency_s_min: {min(direct):.3f}")
     print(f"runner_vs_direct_same_text: {same}/{n}")
-    # Other processes share these cores, so single timings swing by 2x; the least-disturbed (minimum)
-    # times and the runner's own generation time are the stable figures.
+    # Other processes share these cores, so single timings swing widely (see the spread line); the
+    # verdict uses the median of paired ratios, and the transport figures (client wall time minus the
+    # runner's own generation time) isolate what the protocol itself costs.
     best_ratio = min(via_runner) / min(direct) - 1
     paired = statistics.median(r / d - 1 for r, d in zip(via_runner, direct))
     transport = [w - i for w, i in zip(via_runner, inner)]
@@ -149,7 +150,9 @@ def main() -> None:
     print(f"protocol_overhead_pct_median_paired: {paired * 100:.2f}")
     print(f"protocol_transport_ms_per_answer_median: {statistics.median(transport) * 1000:.2f}")
     print(f"protocol_transport_pct_median: {statistics.median(t / i for t, i in zip(transport, inner)) * 100:.3f}")
-    print(f"protocol_overhead_within_5pct: {'yes' if best_ratio <= 0.05 else 'no'}")
+    per_token = [d / t for d, t in zip(direct, tokens)]
+    print(f"direct_per_token_time_spread_pct: {(max(per_token) / min(per_token) - 1) * 100:.1f}")
+    print(f"protocol_overhead_within_5pct: {'yes' if paired <= 0.05 else 'no'}")
     print(f"protocol_round_trip_ms_replay: {protocol_round_trip_ms():.2f}")
 
 

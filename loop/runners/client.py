@@ -220,7 +220,12 @@ class RunnerClient:
         """Diagnostics and tests: write one raw line and return the next response, whatever its id."""
         with self._lock:
             self.start()
-            return self._exchange(line, None, timeout_s or self.timeout_s, any_id=True)
+            try:
+                return self._exchange(line, None, timeout_s or self.timeout_s, any_id=True)
+            except _Dead as exc:
+                self._process.stop(graceful=False)
+                self._process = None
+                raise RunnerError(exc.code, f"{self.name}: {exc.message}; {self._tail_text()}", retryable=True) from None
 
     def _with_restart(self, line: str, request_id: str, timeout: float) -> Response:
         for attempt in (1, 2):
