@@ -29,7 +29,7 @@ from typing import Any
 from loop.runners.protocol import Adapter, Backend, Request, Response, Sampling, Timing, Usage
 from loop.runners.serve_loop import error_response, run_cli
 
-DEFAULT_MAX_OUTPUT_TOKENS = 1024
+DEFAULT_MAX_OUTPUT_TOKENS = 512  # title + 7 questions as JSON is ~150-250 tokens; a runaway greedy loop stops here
 DEFAULT_TEMPERATURE = 0.8
 
 

@@ -54,7 +54,7 @@ def test_the_schema_bounds_decide_the_count(llama):
 
 def test_greedy_output_repeats_exactly_even_after_another_prompt(llama):
     def ask(prompt):
-        return llama.call(generate(prompt, sampling=Sampling(mode="greedy"), max_output_tokens=60)).text
+        return llama.call(generate(prompt, sampling=Sampling(mode="greedy"), max_output_tokens=30)).text
 
     first = ask("Name three things to pack for Paris.")
     other = ask("Write one sentence about the sea.")
@@ -65,11 +65,12 @@ def test_greedy_output_repeats_exactly_even_after_another_prompt(llama):
 
 def test_sampling_with_a_seed_repeats_and_different_seeds_differ(llama):
     def ask(seed):
-        sampling = Sampling(mode="random", temperature=1.2, top_k=100, seed=seed)
-        return llama.call(generate("Invent a name for a cat.", sampling=sampling, max_output_tokens=24)).text
+        sampling = Sampling(mode="random", temperature=1.0, top_k=100, seed=seed)
+        return llama.call(generate("Invent a name for a cat.", sampling=sampling, max_output_tokens=12)).text
 
-    assert ask(11) == ask(11)
-    assert len({ask(seed) for seed in (1, 2, 3, 4)}) > 1
+    first = ask(11)
+    assert first == ask(11)
+    assert len({first, ask(1), ask(2)}) > 1
 
 
 def test_instructions_reach_the_model_as_a_system_message(llama):
