@@ -102,6 +102,7 @@ class Daemon:
             from loop.db.session import upgrade
 
             upgrade(self.config)
+            owns_resources = self.resources is None
             self.resources = self.resources or Resources(self.config)
             self.agent = self.agent or make_agent(self.config)
             self.summary.recovered = recover(self.config, self.resources.git)
@@ -118,7 +119,8 @@ class Daemon:
                 if watchers:
                     watchers.stop()
                 self._restore_signals(previous)
-                self.resources.close()
+                if owns_resources:
+                    self.resources.close()
             self.summary.halt_reason = self.halt_reason
             if self.halt_reason and not self.halt_reason.startswith(("stopped by", "--once")):
                 send(self.config, "halt", f"The loop halted: {self.halt_reason}", {"reason": self.halt_reason})
