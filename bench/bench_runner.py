@@ -4,6 +4,7 @@ Prints `key: value` lines: the model used, runner start-up (spawn + model load +
 latency and decode speed through the runner, the same prompts answered by llama-cpp-python directly in
 this process (same model file, schema grammar, greedy decoding, fresh context per call), the protocol's
 overhead per answer (target <= 5%), and the bare protocol round trip measured on the replay runner.
+Tokens per second = output tokens / the runner's whole answer time (prompt processing included).
 
 Environment: BENCH_RUNNER_MODEL (default qwen1.5b when its file is present, else smollm2),
 BENCH_RUNNER_ROUNDS (default 2 rounds over the 3 tasks), AUTORESEARCH_LLAMA_THREADS (llama.cpp threads).
@@ -134,8 +135,8 @@ def main() -> None:
     print(f"runner_answer_latency_s_median: {statistics.median(via_runner):.3f}")
     print(f"runner_answer_latency_s_min: {min(via_runner):.3f}")
     print(f"runner_output_tokens_mean: {statistics.mean(tokens):.1f}")
-    print(f"runner_tokens_per_s: {sum(tokens) / sum(inner):.1f}")
-    print(f"runner_tokens_per_s_best: {max(t / s for t, s in zip(tokens, inner)):.1f}")
+    print(f"runner_output_tokens_per_s: {sum(tokens) / sum(inner):.1f}")
+    print(f"runner_output_tokens_per_s_best: {max(t / s for t, s in zip(tokens, inner)):.1f}")
     print(f"runner_title_plus_7_rate: {formatted}/{n}")
     print(f"direct_answer_latency_s_median: {statistics.median(direct):.3f}")
     print(f"direct_answer_latency_s_min: {min(direct):.3f}")
