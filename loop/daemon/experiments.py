@@ -12,7 +12,7 @@ import os
 import signal
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from loop.config import Config
 from loop.daemon.keep import scores_from_rows
@@ -57,9 +57,10 @@ def get(config: Config, number: int) -> Experiment | None:
 
 
 def unfinished(config: Config) -> list[Experiment]:
-    """Rows a dead daemon left: still running, or finished but not cleaned up (step before 'done')."""
+    """Rows a dead daemon left: still running, or decided and recorded but not cleaned up."""
     with session_scope(config) as db:
-        return list(db.scalars(select(Experiment).where(Experiment.step != "done").order_by(Experiment.number)))
+        return list(db.scalars(select(Experiment).where(or_(
+            Experiment.status == "running", Experiment.step.in_(("cleanup", "notify")))).order_by(Experiment.number)))
 
 
 @dataclass

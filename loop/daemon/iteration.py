@@ -31,9 +31,14 @@ log = logging.getLogger("loop.daemon")
 
 
 class StopRequested(Exception):
-    def __init__(self, step: str):
+    def __init__(self, step: str, reason: str = "stopped by signal"):
         super().__init__(step)
-        self.step = step
+        self.step, self.reason = step, reason
+
+    def describe(self) -> str:
+        if self.reason.startswith("stopped by"):
+            return f"stopped by signal in step {self.step}"
+        return f"abandoned in step {self.step}: {self.reason}"
 
 
 @dataclass
@@ -77,8 +82,9 @@ class Iteration:
         now = time.perf_counter()
         if self.step is not None:
             self.durations[self.step] = round(self.durations.get(self.step, 0.0) + now - self.step_started, 4)
-            if self.step in STOPPABLE and self.should_stop():
-                raise StopRequested(self.step)
+            reason = self.should_stop() if self.step in STOPPABLE else None
+            if reason:
+                raise StopRequested(self.step, str(reason))
         experiments.enter_step(self.config, self.number, step)
         self.step, self.step_started = step, now
         self.on_step(self.number, step)
@@ -109,7 +115,7 @@ class Iteration:
         try:
             return self._run()
         except StopRequested as stop:
-            return self.abandon(f"stopped by signal in step {stop.step}")
+            return self.abandon(stop.describe(), status="invalid" if "tamper" in stop.reason else "crashed")
         except guard.RulerTampered as exc:
             result = self.abandon(str(exc), status="invalid")
             result.ruler_tampered = True

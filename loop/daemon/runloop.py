@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from loop.config import Config
 from loop.daemon import experiments
 from loop.daemon.agents.base import Agent, make_agent
+from loop.daemon.guard import RulerTampered
 from loop.daemon.iteration import Iteration, IterationResult
 from loop.daemon.lock import DaemonLock
 from loop.daemon.logfile import setup_logging
@@ -70,6 +71,7 @@ class Daemon:
         self.status = StatusLine(enabled=self.options.live)
         self.spent_usd, self.consecutive_failures, self.since_best = 0.0, 0, 0
         self._signals = 0
+        self.busy = False
 
     # --- stop requests --------------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -77,8 +79,9 @@ class Daemon:
             self.halt_reason = reason
         self.stop_event.set()
 
-    def should_stop(self) -> bool:
-        return self.stop_event.is_set()
+    def should_stop(self) -> str | None:
+        """Why the daemon is stopping (truthy), or None."""
+        return (self.halt_reason or "stop requested") if self.stop_event.is_set() else None
 
     def _on_signal(self, signum, _frame) -> None:
         self._signals += 1
@@ -155,7 +158,8 @@ class Daemon:
                         break
                     scheduler.rearm()
                 self.status.refresh()
-                self._check_clock()
+                if not self.busy:
+                    self._check_clock()  # a window closing lets the running experiment finish
         finally:
             scheduler.shutdown()
 
@@ -170,7 +174,20 @@ class Daemon:
                                   on_step=self.status.step, operator="interactive")
         else:
             iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step)
-        result = iteration.run()
+        self.busy = True
+        try:
+            result = iteration.run()
+        except RulerTampered as exc:
+            self._on_tamper([str(exc)])
+            return
+        except Exception as exc:  # outside any experiment (judge, record, git unusable): counts as a failure
+            log.exception("iteration failed before an experiment could start")
+            self.consecutive_failures += 1
+            if self.options.once or self.consecutive_failures >= self.config.max_consecutive_failures:
+                self.request_stop(f"cannot run an experiment: {type(exc).__name__}: {exc}")
+            return
+        finally:
+            self.busy = False
         self.summary.results.append(result)
         self._account(result)
         if result.ruler_tampered:
@@ -178,10 +195,10 @@ class Daemon:
 
     def _account(self, result: IterationResult) -> None:
         self.spent_usd += result.agent_cost_usd
+        failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))
+        self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if result.baseline:
             return
-        failed = result.status in ("invalid", "crashed") and not result.reason.startswith("stopped by")
-        self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         self.since_best = 0 if result.new_best else self.since_best + 1
         best = experiments.best(self.config)
         self.status.best(best.quality if best else None)

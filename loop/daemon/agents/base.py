@@ -57,7 +57,7 @@ class AgentContext(BaseModel):
     recent_log: str = ""  # markdown: the last experiments (what was tried, what it gave)
     failure_notes: list[str] = Field(default_factory=list)  # incumbent's worst cases, judge's notes (no gold)
     best_quality: float | None = None  # the incumbent's full-gate quality
-    should_stop: Callable[[], bool] = lambda: False  # True once the daemon was asked to stop
+    should_stop: Callable[[], object] = lambda: None  # truthy (the reason) once the daemon was asked to stop
 
     @property
     def workspace(self) -> Path:
