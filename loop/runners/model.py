@@ -39,7 +39,7 @@ class DirectModel:
         adapter_model = Adapter.model_validate(adapter) if isinstance(adapter, dict) else adapter
         request = Request(
             id=uuid.uuid4().hex, op="generate", instructions=instructions, prompt=prompt,
-            sampling=sampling_model or Sampling(), max_output_tokens=max_output_tokens, adapter=adapter_model,
+            sampling=sampling_model or Sampling(mode="greedy"), max_output_tokens=max_output_tokens, adapter=adapter_model,
             output=Output(kind="json_schema", schema=schema) if schema is not None else Output(kind="text"),
             timeout_s=timeout_s,
         )

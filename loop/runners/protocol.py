@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 
 class Sampling(_Strict):
-    mode: Literal["greedy", "random"] = "greedy"
+    mode: Literal["greedy", "random"]  # required, as in the schema: a request never samples by accident
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_k: int | None = Field(default=None, ge=1)
     top_p: float | None = Field(default=None, gt=0, le=1)

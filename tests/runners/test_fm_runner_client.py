@@ -39,8 +39,8 @@ def test_probe_names_the_mock_backend(fm):
 
 
 def test_schema_output_and_greedy_repeatability(fm):
-    first = fm.call(generate(output=Output(kind="json_schema", schema=ANSWER_SCHEMA), sampling=Sampling()))
-    second = fm.call(generate(output=Output(kind="json_schema", schema=ANSWER_SCHEMA), sampling=Sampling()))
+    first = fm.call(generate(output=Output(kind="json_schema", schema=ANSWER_SCHEMA), sampling=Sampling(mode="greedy")))
+    second = fm.call(generate(output=Output(kind="json_schema", schema=ANSWER_SCHEMA), sampling=Sampling(mode="greedy")))
     assert first.ok and len(first.json_["questions"]) == 7
     assert first.json_ == second.json_
 

@@ -95,21 +95,21 @@ def test_requests_invalid_in_both(sample):
         Request.model_validate(sample)
 
 
-# The JSON Schema requires sampling.mode; protocol.Sampling defaults it to "greedy", so a request meant
-# to sample but missing its mode would silently decode greedily. The Python runners therefore check
-# each raw request against the JSON Schema before the pydantic models.
-LENIENT_IN_PYDANTIC = [{"id": "1", "op": "generate", "prompt": "p", "sampling": {"temperature": 0.5}}]
+# The JSON Schema requires sampling.mode and so do the models: a request meant to sample but missing
+# its mode must never decode greedily by accident. The Python runners also check each raw request
+# against the JSON Schema first, so the error names the schema's complaint.
+MISSING_MODE = {"id": "1", "op": "generate", "prompt": "p", "sampling": {"temperature": 0.5}}
 
 
-@pytest.mark.parametrize("sample", LENIENT_IN_PYDANTIC, ids=str)
-def test_runners_enforce_the_json_schema_where_the_models_are_lenient(sample):
+def test_missing_sampling_mode_is_refused_everywhere():
     from loop.runners.replay_server import ReplayBackend
     from loop.runners.serve_loop import handle_line
 
-    assert list(validator("Request").iter_errors(sample))
-    Request.model_validate(sample)  # accepted by the models (documented above) ...
-    response, keep_serving = handle_line(json.dumps(sample), ReplayBackend())
-    assert keep_serving and response.error.code == "bad_request"  # ... but refused by every Python runner
+    assert list(validator("Request").iter_errors(MISSING_MODE))
+    with pytest.raises(ValidationError):
+        Request.model_validate(MISSING_MODE)
+    response, keep_serving = handle_line(json.dumps(MISSING_MODE), ReplayBackend())
+    assert keep_serving and response.error.code == "bad_request"
     assert "sampling" in response.error.message and "mode" in response.error.message
 
 
