@@ -49,7 +49,7 @@ def file_sha256(path: Path) -> str:
 
 def sampling_kwargs(sampling: Sampling | None) -> dict[str, Any]:
     """Protocol sampling -> llama-cpp-python create_chat_completion arguments."""
-    sampling = sampling or Sampling()
+    sampling = sampling or Sampling(mode="greedy")
     if sampling.mode == "greedy":
         return {"temperature": 0.0, "top_k": 1, "top_p": 1.0, "min_p": 0.0, "seed": sampling.seed or 0}
     top_k = sampling.top_k
