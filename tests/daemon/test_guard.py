@@ -155,3 +155,35 @@ def test_the_ruler_watch_fires_on_tampering(repo_copy):
     finally:
         watchers.stop()
     assert problems and any("added: notes.txt" in p for p in problems[0])
+
+
+def test_the_watchdog_halts_a_running_daemon_when_the_ruler_is_touched(repo_copy, h, monkeypatch):
+    import threading
+
+    from sqlalchemy import select
+
+    from loop.db.models import Event
+    from loop.db.session import session_scope
+
+    monkeypatch.setenv("AUTORESEARCH_REPLAY_DELAY_MS", "300")  # a slow runner: a long rescore step
+    config = h.config_for(repo_copy)
+    daemon = Daemon(config, RunOptions(max_experiments=20, live=False, handle_signals=False))
+    thread = threading.Thread(target=daemon.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and getattr(h.rows(config).get(2), "step", None) != "rescore":
+            time.sleep(0.1)
+        assert h.rows(config)[2].step == "rescore"
+        gates = repo_copy / "ruler" / "gates.toml"
+        gates.write_text(gates.read_text() + "\n# harmless-looking comment\n")
+    finally:
+        thread.join(timeout=180)
+    assert not thread.is_alive()
+    row = h.rows(config)[2]
+    assert row.status == "invalid" and row.reason.startswith("abandoned in step rescore: ruler tampering detected")
+    assert "changed: gates.toml" in row.reason and sorted(h.rows(config)) == [0, 1, 2]
+    assert "tampering" in daemon.summary.halt_reason
+    with session_scope(config) as db:
+        assert [e for e in db.scalars(select(Event).where(Event.kind == "halt")) if "gates.toml" in e.message]
+    h.assert_git_clean(repo_copy)
