@@ -61,14 +61,10 @@ def working_directory(body: dict) -> Path | None:
 
 def gold_questions(worktree: Path, cases: int = 3) -> list[dict]:
     """The first gold answers of `<worktree>/ruler/tasks.jsonl` (the test side may read the ruler)."""
-    rows = []
-    for line in (worktree / "ruler" / "tasks.jsonl").read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            rows.append({"task": row["task"], "title": row["gold"]["title"], "questions": row["gold"]["questions"]})
-        if len(rows) == cases:
-            break
-    return rows
+    from loop.ruler_files import load_cases
+
+    return [{"task": c.task, "title": c.gold.title, "questions": c.gold.questions}
+            for c in load_cases(worktree / "ruler" / "tasks.jsonl")[:cases]]
 
 
 def _prompt_file(worktree: Path, prompt_file: str | None) -> Path | None:
