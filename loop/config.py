@@ -53,7 +53,7 @@ class Config(BaseModel):
     keep_policy: Literal["paired", "greedy"] = "paired"  # paired bootstrap (default) or any new best
     full_gate_margin: float = Field(default=0.03, ge=0)  # run the full gate when dev is within this of the best
     bootstrap_samples: int = Field(default=2000, ge=100)  # resamples in the paired keep test
-    keep_confidence: float = Field(default=0.95, gt=0.5, lt=1)  # required share of resamples showing a gain
+    keep_confidence: float = Field(default=0.975, gt=0.5, lt=1)  # share of resamples showing a gain (0.975: the 95% interval excludes 0)
     window: str | None = None  # run only inside "HH:MM-HH:MM" (e.g. "22:00-07:00"); None = always
     interval_s: float = Field(default=5.0, ge=0)  # pause between iterations
     # --- notifications -------------------------------------------------------------------------

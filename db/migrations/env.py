@@ -8,11 +8,20 @@ from loop.db.session import engine_for
 
 config = context.config
 target_metadata = Base.metadata
+# The record's schema version has a table of its own: Optuna (the sweep agent's study lives in the
+# same database) keeps its version in `alembic_version`.
+VERSION_TABLE = "autoresearch_schema_version"
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Only the record's own tables; Optuna's tables in the same database are not ours to migrate."""
+    return type_ != "table" or name in target_metadata.tables
 
 
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
-                      literal_binds=True, render_as_batch=True)
+                      literal_binds=True, render_as_batch=True, version_table=VERSION_TABLE,
+                      include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -21,7 +30,8 @@ def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     engine = engine_for(url) if url.startswith("sqlite") else __import__("sqlalchemy").create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          version_table=VERSION_TABLE, include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()

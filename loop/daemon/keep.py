@@ -5,9 +5,11 @@ of these contributions is the run's quality (ruler/scoring.py). Cases a judge fa
 are left out of the paired comparison.
 
 - `PairedBootstrapPolicy` (default): resample the per-case differences (candidate - incumbent) with
-  replacement `samples` times (with a small-sample correction, see `small_sample_inflation`); keep only when the mean difference exceeds the measured noise floor
-  AND the share of resamples with a positive mean difference is >= `confidence`. Seeded: the same
-  scores always give the same decision.
+  replacement `samples` times (with a small-sample correction, see `small_sample_inflation`); keep
+  only when the mean difference exceeds the measured noise floor AND the share of resamples with a
+  positive mean difference is >= `confidence`. The default 0.975 means the two-sided 95% interval of
+  the paired gain lies above zero: about 2.5% of candidates with no true gain are kept. Seeded: the
+  same scores always give the same decision.
 - `GreedyPolicy`: keep any mean improvement above the noise floor (no significance test).
 
 The noise floor is measured per ruler by judging the incumbent twice with the caches bypassed
@@ -105,7 +107,7 @@ class KeepPolicy(Protocol):
 
 
 class PairedBootstrapPolicy:
-    def __init__(self, samples: int = 2000, confidence: float = 0.95, noise_floor: float = 0.0, seed: int = 0):
+    def __init__(self, samples: int = 2000, confidence: float = 0.975, noise_floor: float = 0.0, seed: int = 0):
         self.samples, self.confidence, self.noise_floor, self.seed = samples, confidence, noise_floor, seed
 
     def decide(self, candidate: Mapping[str, float], incumbent: Mapping[str, float]) -> Decision:

@@ -12,11 +12,19 @@ from loop.db.models import Base
 from loop.db.session import engine_for, upgrade
 
 
+def schema_diff(url: str) -> list:
+    """What autogenerate would change: the record's own tables only (not versions, not Optuna's)."""
+    def ours(obj, name, type_, reflected, compare_to) -> bool:
+        return type_ != "table" or name in Base.metadata.tables
+
+    with engine_for(url).connect() as connection:
+        return compare_metadata(MigrationContext.configure(connection, opts={"include_object": ours}), Base.metadata)
+
+
 def test_upgrade_head_matches_the_models(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'record.sqlite'}"
     upgrade(url)
-    with engine_for(url).connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    diff = schema_diff(url)
     assert diff == [], f"models and migrations disagree; write a migration: {diff}"
 
 
@@ -25,3 +33,16 @@ def test_upgrade_is_idempotent(tmp_path: Path):
     upgrade(url)
     upgrade(url)
     assert "experiments" in inspect(engine_for(url)).get_table_names()
+
+
+def test_optuna_and_the_record_share_a_database_without_colliding(tmp_path: Path):
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    optuna.storages.RDBStorage(url)  # Optuna first: it stamps its own alembic_version
+    upgrade(url)
+    optuna.storages.RDBStorage(url)  # and still passes its own schema check afterwards
+    upgrade(url)
+    tables = inspect(engine_for(url)).get_table_names()
+    assert {"experiments", "autoresearch_schema_version", "alembic_version", "studies"} <= set(tables)
+    assert schema_diff(url) == []

@@ -42,18 +42,13 @@ def _distribution(knob: Knob):
 
 
 def open_storage(config: Config):
-    """Optuna storage in the record's database.
-
-    Optuna keeps its own tables (studies, trials, ...) but would share Alembic's `alembic_version`
-    table with the record, so the record is upgraded FIRST (our revision stamped) and Optuna's schema
-    check is skipped (its version is pinned in pyproject.toml)."""
+    """Optuna storage in the record's database: Optuna keeps its own tables (studies, trials, ...)
+    and its own `alembic_version`; the record's schema version lives in `autoresearch_schema_version`,
+    so the two never collide."""
     import optuna
 
-    from loop.db.session import upgrade
-
-    upgrade(config)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.storages.RDBStorage(config.db_url, skip_compatibility_check=True,
+    return optuna.storages.RDBStorage(config.db_url,
                                       engine_kwargs={"connect_args": {"timeout": 30}}
                                       if config.db_url.startswith("sqlite") else None)
 
