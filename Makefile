@@ -55,7 +55,7 @@ run: system-deps models-run native
 test: system-deps models-test native
 	$(PY) -m pytest -q $(ARGS)
 
-bench: models-test native
+bench: models-test models-run native
 	$(PY) -m bench $(ARGS)
 
 clean:
