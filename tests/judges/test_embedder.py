@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from loop.embedder import Embedder, cosine_matrix, get_embedder
-from loop.models import ModelFileError
 
-try:
-    get_embedder()
-except ModelFileError as exc:  # pragma: no cover - depends on `autoresearch models fetch --model minilm`
-    pytest.skip(f"embedder model not fetched: {exc}", allow_module_level=True)
 
 TEXTS = ["What is your budget for the trip?", "How much money can you spend?", "What colour is the sky on Mars?"]
 

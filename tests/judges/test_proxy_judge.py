@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from loop.config import Config
 from loop.embedder import Embedder
 from loop.judges import make_judge
 from loop.judges.proxy import ProxyJudge, to_dim
-from loop.models import ModelFileError
 from loop.schemas import Answer
 
-try:
-    Embedder()
-except ModelFileError as exc:  # pragma: no cover
-    pytest.skip(f"embedder model not fetched: {exc}", allow_module_level=True)
 
 
 def test_same_inputs_same_floats_across_calls_and_embedders(case, good):
