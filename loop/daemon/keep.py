@@ -125,7 +125,7 @@ class PairedBootstrapPolicy:
             return Decision(keep=False, reason=f"not beyond the noise: {figures}", delta=delta,
                             p_improve=p_improve, cases=len(diff))
         if p_improve < self.confidence:
-            return Decision(keep=False, reason=f"not confident (< {self.confidence:.0%}): {figures}",
+            return Decision(keep=False, reason=f"not confident (< {self.confidence:.1%}): {figures}",
                             delta=delta, p_improve=p_improve, cases=len(diff))
         return Decision(keep=True, reason=f"beats the incumbent: {figures}", delta=delta, p_improve=p_improve,
                         cases=len(diff))
