@@ -16,6 +16,20 @@ DIMENSIONS = ("atomicity", "specificity", "coverage", "naturalness", "non_redund
 Verdict = Literal["candidate", "tie", "gold"]
 
 
+def answer_json_schema(questions: int = QUESTIONS_PER_ANSWER) -> dict:
+    """JSON Schema forcing a title plus exactly `questions` questions (usable by every runner)."""
+    return {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "questions": {"type": "array", "items": {"type": "string"},
+                          "minItems": questions, "maxItems": questions},
+        },
+        "required": ["title", "questions"],
+        "additionalProperties": False,
+    }
+
+
 class Answer(BaseModel):
     """A restated title and its clarifying questions (gold or candidate)."""
 

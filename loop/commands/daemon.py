@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from loop.commands.common import config_or_exit, err, fail
+from loop.commands.common import JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, config_or_exit, err, fail
 from loop.commands.ruler import REPO
 from loop.errors import InputError
 
@@ -22,9 +22,9 @@ def run_command(
     max_experiments: int = typer.Option(None, "--max-experiments", min=1, help="Stop after N experiments."),
     until: str = typer.Option(None, "--until", help="Stop at HH:MM (local time)."),
     window: str = typer.Option(None, "--window", help='Run only inside "HH:MM-HH:MM", e.g. "22:00-07:00".'),
-    model: str = typer.Option(None, "--model", help="Portable model name (smollm2 | qwen0.5b | qwen1.5b)."),
-    runner: str = typer.Option(None, "--runner", help="auto | llama | apple | replay | cloud."),
-    judge: str = typer.Option(None, "--judge", help="proxy | anthropic (default: auto)."),
+    model: str = MODEL_OPTION,
+    runner: str = RUNNER_OPTION,
+    judge: str = JUDGE_OPTION,
     no_live: bool = typer.Option(False, "--no-live", help="No live status line (the log file is always written)."),
     repo: Path = REPO,
 ) -> None:

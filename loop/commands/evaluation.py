@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from loop.commands.common import config_or_exit, err, fail
+from loop.commands.common import JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, config_or_exit, err, fail
 from loop.commands.ruler import REPO, validate_ruler
 from loop.errors import InputError
 from loop.eval_render import render_report
@@ -40,9 +40,9 @@ def eval_command(
     gate: str = typer.Option("dev", "--gate", "-g", help="dev (10 fixed cases), full (all 30) or holdout."),
     workspace: Path = typer.Option(None, "--workspace", "-w", help="Pipeline directory (default agent_workspace/)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of tables."),
-    judge: str = typer.Option(None, "--judge", help="proxy | anthropic (default: auto)."),
-    runner: str = typer.Option(None, "--runner", help="auto | llama | apple | replay | cloud."),
-    model: str = typer.Option(None, "--model", help="Portable model name (smollm2 | qwen0.5b | qwen1.5b)."),
+    judge: str = JUDGE_OPTION,
+    runner: str = RUNNER_OPTION,
+    model: str = MODEL_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore cached generations and verdicts."),
     repo: Path = REPO,
 ) -> None:

@@ -9,17 +9,10 @@ import pytest
 
 from loop import models
 from loop.runners.client import RunnerClient
+from loop.schemas import answer_json_schema
 
 SMOLLM2 = "smollm2"
-ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string"},
-        "questions": {"type": "array", "items": {"type": "string"}, "minItems": 7, "maxItems": 7},
-    },
-    "required": ["title", "questions"],
-    "additionalProperties": False,
-}
+ANSWER_SCHEMA = answer_json_schema()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from loop.runners.protocol import load_schema
+from loop.schemas import answer_json_schema
 
 NATIVE = Path(__file__).resolve().parents[2] / "native"
 CANDIDATES = [NATIVE / ".build" / "release" / "fm-runner", NATIVE / ".build" / "debug" / "fm-runner"]
@@ -26,15 +27,7 @@ binary = next((path for path in CANDIDATES if path.exists()), CANDIDATES[0])
 pytestmark = pytest.mark.skipif(not binary.exists(), reason="fm-runner not built: run `make native`")
 
 READ_TIMEOUT_S = 20.0
-QUESTIONS_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string"},
-        "questions": {"type": "array", "items": {"type": "string"}, "minItems": 7, "maxItems": 7},
-    },
-    "required": ["title", "questions"],
-    "additionalProperties": False,
-}
+QUESTIONS_SCHEMA = answer_json_schema()
 
 
 def _validator(definition: str) -> Draft202012Validator:
