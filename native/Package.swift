@@ -12,7 +12,15 @@ let package = Package(
         .library(name: "FMRunnerCore", targets: ["FMRunnerCore"]),
     ],
     targets: [
-        .target(name: "FMRunnerCore"),
+        // The schema dialects (protocol/schema-dialects.json, also read by Python) are compiled into the
+        // binary as bytes, so the one file stays the one source of truth and no resource bundle is needed.
+        .target(
+            name: "FMRunnerCore",
+            path: ".",
+            exclude: ["README.md", "Sources/fm-runner", "Tests", "protocol/pipeline-gen-1.schema.json"],
+            sources: ["Sources/FMRunnerCore"],
+            resources: [.embedInCode("protocol/schema-dialects.json")]
+        ),
         .executableTarget(
             name: "fm-runner",
             dependencies: ["FMRunnerCore"],
@@ -20,6 +28,6 @@ let package = Package(
             // disagreement with the FoundationModels SDK a warning rather than a build failure.
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .testTarget(name: "FMRunnerCoreTests", dependencies: ["FMRunnerCore"]),
+        .testTarget(name: "FMRunnerCoreTests", dependencies: ["FMRunnerCore"], path: "Tests/FMRunnerCoreTests"),
     ]
 )

@@ -127,7 +127,7 @@ class LlamaBackend:
     def backend(self, adapter_signature: str | None = None) -> Backend:
         return Backend(name="llama", model=self.model_path.name, model_version=self._version,
                        os_build=platform.platform(), adapter_signature=adapter_signature,
-                       available=self._reason is None, reason=self._reason)
+                       available=self._reason is None, reason=self._reason, dialect="llama")
 
     # --- generate --------------------------------------------------------------------------------
     def generate(self, request: Request) -> Response:

@@ -80,6 +80,7 @@ class Backend(_Strict):
     adapter_signature: str | None = None
     available: bool | None = None
     reason: str | None = None
+    dialect: str | None = None  # the schema dialect's name in native/protocol/schema-dialects.json
 
 
 class ProtocolError(_Strict):

@@ -134,9 +134,11 @@ public struct BackendInfo: Equatable, Sendable {
     public var adapterSignature: String?
     public var available: Bool?
     public var reason: String?
+    /// The schema dialect's name (an entry of protocol/schema-dialects.json); nil when unknown.
+    public var dialect: String?
 
     public init(name: String, model: String?, modelVersion: String?, osBuild: String?,
-                adapterSignature: String? = nil, available: Bool?, reason: String? = nil) {
+                adapterSignature: String? = nil, available: Bool?, reason: String? = nil, dialect: String? = nil) {
         self.name = name
         self.model = model
         self.modelVersion = modelVersion
@@ -144,13 +146,14 @@ public struct BackendInfo: Equatable, Sendable {
         self.adapterSignature = adapterSignature
         self.available = available
         self.reason = reason
+        self.dialect = dialect
     }
 
     var json: JSONValue {
         [
             "name": .string(name), "model": model.json, "model_version": modelVersion.json,
             "os_build": osBuild.json, "adapter_signature": adapterSignature.json,
-            "available": available.map(JSONValue.bool) ?? .null, "reason": reason.json,
+            "available": available.map(JSONValue.bool) ?? .null, "reason": reason.json, "dialect": dialect.json,
         ]
     }
 }

@@ -1,77 +1,85 @@
-/// The JSON Schema subset the mock backend honours, parsed into a small model.
+/// The JSON Schema the mock backend answers, parsed into a small tree.
 ///
-/// Root: `{"type": "object", "properties": {...}, "required": [...], "additionalProperties": bool,
-/// "x-order": [...]}`. Property types: string (optional `enum`), integer and number (optional
-/// `minimum`/`maximum`, integer `enum`), boolean, and arrays of strings (`items` a string schema,
-/// `minItems`/`maxItems`). Annotations (`title`, `description`, `$schema`, `$id`, `$comment`,
-/// `default`, `examples`) are ignored. Any other keyword (`$ref`, `$defs`, `oneOf`, `anyOf`,
-/// `pattern`, `format`, `minLength`, nested objects, ...) is refused with `unsupported_schema`,
-/// naming the keyword and where it is, rather than silently not honoured.
-public struct ObjectSchema: Equatable, Sendable {
-    public var properties: [(name: String, schema: PropertySchema)]
-    public var required: [String]
-
-    public static func == (lhs: ObjectSchema, rhs: ObjectSchema) -> Bool {
-        lhs.required == rhs.required && lhs.properties.map(\.name) == rhs.properties.map(\.name)
-            && lhs.properties.map(\.schema) == rhs.properties.map(\.schema)
-    }
-}
-
-public enum PropertySchema: Equatable, Sendable {
+/// Which keywords are allowed is not decided here: `SchemaDialect.mock` (from the embedded
+/// `protocol/schema-dialects.json`, whose mock entry equals the apple entry) refuses anything else first,
+/// naming the keyword and its path. This parser then reads the structure those keywords describe:
+/// objects (`properties`, `required`, `x-order`, `additionalProperties`, nested to any depth), arrays of
+/// any item schema (`minItems`/`maxItems`), strings (optional `enum`), integers and numbers
+/// (`minimum`/`maximum`, integer `enum`), booleans, `anyOf`, and `$ref` to `#/$defs/NAME`.
+/// The root must be an object (an answer is a JSON object).
+public indirect enum SchemaNode: Equatable, Sendable {
+    case object(properties: [SchemaProperty], required: [String])
+    case array(items: SchemaNode, minItems: Int, maxItems: Int?)
     case string(choices: [String]?)
     case integer(minimum: Int64?, maximum: Int64?, choices: [Int64]?)
     case number(minimum: Double?, maximum: Double?)
     case boolean
-    case stringArray(minItems: Int, maxItems: Int?, choices: [String]?)
+    case anyOf([SchemaNode])
+    case reference(String)
+}
+
+public struct SchemaProperty: Equatable, Sendable {
+    public var name: String
+    public var schema: SchemaNode
+}
+
+/// A parsed schema: the root object and the `$defs` it may refer to.
+public struct ParsedSchema: Equatable, Sendable {
+    public var root: SchemaNode
+    public var definitions: [String: SchemaNode]
+
+    /// The root's properties in answer order.
+    public var properties: [SchemaProperty] {
+        if case .object(let properties, _) = root { return properties }
+        return []
+    }
 }
 
 public enum SchemaSubset {
-    static let annotations: Set<String> = ["title", "description", "$schema", "$id", "$comment", "default", "examples"]
-
-    public static func parse(_ schema: JSONObject) throws(RunnerError) -> ObjectSchema {
-        try allow(schema, ["type", "properties", "required", "additionalProperties", "x-order"], at: "(root)")
+    public static func parse(_ schema: JSONObject) throws(RunnerError) -> ParsedSchema {
+        try SchemaDialect.mock.check(schema)
         guard schema["type"]?.stringValue == "object" else { throw unsupported("the root must have \"type\": \"object\"") }
-        guard let properties = schema["properties"]?.objectValue else { throw unsupported("the root needs \"properties\"") }
-        if let extra = schema["additionalProperties"], extra.boolValue == nil {
-            throw unsupported("additionalProperties must be true or false")
-        }
-        var order = properties.keys
-        if let xOrder = schema["x-order"] {
-            let names = xOrder.arrayValue?.compactMap(\.stringValue) ?? []
-            guard Set(names) == Set(properties.keys), names.count == properties.count else {
-                throw unsupported("x-order must list every property exactly once")
-            }
-            order = names
-        }
-        var parsed: [(String, PropertySchema)] = []
-        for name in order {
-            guard let property = properties[name]?.objectValue else {
-                throw unsupported("property '\(name)' must be a schema object")
-            }
-            parsed.append((name, try parseProperty(property, at: "properties.\(name)")))
-        }
-        var required: [String] = []
-        if let req = schema["required"] {
-            guard let names = req.arrayValue?.compactMap(\.stringValue), names.count == req.arrayValue?.count else {
-                throw unsupported("required must be an array of property names")
-            }
-            if let missing = names.first(where: { properties[$0] == nil }) {
-                throw unsupported("required names '\(missing)', which is not a property")
-            }
-            required = names
-        }
-        return ObjectSchema(properties: parsed, required: required)
+        var definitions: [String: SchemaNode] = [:]
+        let root = try node(schema, at: SchemaDialect.root, definitions: &definitions)
+        try checkReferences(root, definitions)
+        for value in definitions.values { try checkReferences(value, definitions) }
+        return ParsedSchema(root: root, definitions: definitions)
     }
 
-    static func parseProperty(_ schema: JSONObject, at path: String) throws(RunnerError) -> PropertySchema {
-        try allow(schema, ["type", "enum", "minimum", "maximum", "items", "minItems", "maxItems"], at: path)
-        guard let type = schema["type"]?.stringValue else { throw unsupported("\(path) needs a single \"type\"") }
+    static func node(_ schema: JSONObject, at path: String,
+                     definitions: inout [String: SchemaNode]) throws(RunnerError) -> SchemaNode {
+        if let defs = schema["$defs"] {
+            guard let table = defs.objectValue else { throw unsupported("\(path).$defs must be an object") }
+            for (name, value) in table.pairs {
+                definitions[name] = try child(value, at: SchemaDialect.child(path, "$defs.\(name)"), definitions: &definitions)
+            }
+        }
+        if let ref = schema["$ref"] {
+            guard let text = ref.stringValue, text.hasPrefix("#/$defs/"), text.count > 8 else {
+                throw unsupported("\(path).$ref must be \"#/$defs/NAME\"")
+            }
+            return .reference(String(text.dropFirst(8)))
+        }
+        if let options = schema["anyOf"] {
+            guard let items = options.arrayValue, !items.isEmpty else { throw unsupported("\(path).anyOf must be a non-empty array") }
+            var parsed: [SchemaNode] = []
+            for (i, item) in items.enumerated() {
+                parsed.append(try child(item, at: SchemaDialect.child(path, "anyOf[\(i)]"), definitions: &definitions))
+            }
+            return .anyOf(parsed)
+        }
+        let type = schema["type"]?.stringValue ?? inferredType(schema)
         switch type {
-        case "string":
-            try allow(schema, ["type", "enum"], at: path)
-            return .string(choices: try stringChoices(schema, at: path))
+        case "object": return try object(schema, at: path, definitions: &definitions)
+        case "array":
+            guard let items = schema["items"] else { throw unsupported("\(path) is an array without \"items\"") }
+            let minItems = try count(schema, "minItems", at: path) ?? 0
+            let maxItems = try count(schema, "maxItems", at: path)
+            if let maxItems, minItems > maxItems { throw unsupported("\(path): minItems > maxItems") }
+            let parsed = try child(items, at: SchemaDialect.child(path, "items"), definitions: &definitions)
+            return .array(items: parsed, minItems: minItems, maxItems: maxItems)
+        case "string": return .string(choices: try stringChoices(schema, at: path))
         case "integer":
-            try allow(schema, ["type", "enum", "minimum", "maximum"], at: path)
             let minimum = try bound(schema, "minimum", at: path).map { Int64(($0).rounded(.up)) }
             let maximum = try bound(schema, "maximum", at: path).map { Int64(($0).rounded(.down)) }
             var choices: [Int64]?
@@ -84,31 +92,68 @@ public enum SchemaSubset {
             if let minimum, let maximum, minimum > maximum { throw unsupported("\(path): minimum > maximum") }
             return .integer(minimum: minimum, maximum: maximum, choices: choices)
         case "number":
-            try allow(schema, ["type", "minimum", "maximum"], at: path)
             let minimum = try bound(schema, "minimum", at: path), maximum = try bound(schema, "maximum", at: path)
             if let minimum, let maximum, minimum > maximum { throw unsupported("\(path): minimum > maximum") }
             return .number(minimum: minimum, maximum: maximum)
-        case "boolean":
-            try allow(schema, ["type"], at: path)
-            return .boolean
-        case "array":
-            try allow(schema, ["type", "items", "minItems", "maxItems"], at: path)
-            guard let items = schema["items"]?.objectValue, items["type"]?.stringValue == "string" else {
-                throw unsupported("\(path).items must be {\"type\": \"string\"} (arrays of strings only)")
-            }
-            try allow(items, ["type", "enum"], at: "\(path).items")
-            let minItems = try count(schema, "minItems", at: path) ?? 0
-            let maxItems = try count(schema, "maxItems", at: path)
-            if let maxItems, minItems > maxItems { throw unsupported("\(path): minItems > maxItems") }
-            return .stringArray(minItems: minItems, maxItems: maxItems, choices: try stringChoices(items, at: "\(path).items"))
-        default:
-            throw unsupported("\(path) has type '\(type)'; supported: string, integer, number, boolean, array of strings")
+        case "boolean": return .boolean
+        default: throw unsupported("\(path) needs a \"type\" (or \"enum\", \"anyOf\", \"$ref\")")
         }
     }
 
-    static func allow(_ schema: JSONObject, _ keys: Set<String>, at path: String) throws(RunnerError) {
-        if let key = schema.keys.first(where: { !keys.contains($0) && !annotations.contains($0) }) {
-            throw unsupported("keyword '\(key)' at \(path) is not supported by this backend")
+    static func object(_ schema: JSONObject, at path: String,
+                       definitions: inout [String: SchemaNode]) throws(RunnerError) -> SchemaNode {
+        let properties = schema["properties"]?.objectValue ?? JSONObject()
+        if schema["properties"] != nil && schema["properties"]?.objectValue == nil {
+            throw unsupported("\(path).properties must be an object")
+        }
+        var order = properties.keys
+        if let xOrder = schema["x-order"] {
+            let names = xOrder.arrayValue?.compactMap(\.stringValue) ?? []
+            guard Set(names) == Set(properties.keys), names.count == properties.count else {
+                throw unsupported("\(path).x-order must list every property exactly once")
+            }
+            order = names
+        }
+        var parsed: [SchemaProperty] = []
+        for name in order {
+            parsed.append(SchemaProperty(name: name, schema: try child(properties[name]!, at: SchemaDialect.child(path, "properties.\(name)"),
+                                                                      definitions: &definitions)))
+        }
+        var required: [String] = []
+        if let req = schema["required"] {
+            guard let names = req.arrayValue?.compactMap(\.stringValue), names.count == req.arrayValue?.count else {
+                throw unsupported("\(path).required must be an array of property names")
+            }
+            if let missing = names.first(where: { properties[$0] == nil }) {
+                throw unsupported("\(path).required names '\(missing)', which is not a property")
+            }
+            required = names
+        }
+        return .object(properties: parsed, required: required)
+    }
+
+    static func child(_ value: JSONValue, at path: String,
+                      definitions: inout [String: SchemaNode]) throws(RunnerError) -> SchemaNode {
+        guard let object = value.objectValue else { throw unsupported("\(path) must be a schema object") }
+        return try node(object, at: path, definitions: &definitions)
+    }
+
+    static func inferredType(_ schema: JSONObject) -> String? {
+        guard let items = schema["enum"]?.arrayValue, !items.isEmpty else { return nil }
+        if items.allSatisfy({ $0.stringValue != nil }) { return "string" }
+        if items.allSatisfy({ $0.intValue != nil }) { return "integer" }
+        return nil
+    }
+
+    static func checkReferences(_ node: SchemaNode, _ definitions: [String: SchemaNode]) throws(RunnerError) {
+        switch node {
+        case .reference(let name):
+            if definitions[name] == nil { throw unsupported("$ref to '#/$defs/\(name)', which is not defined") }
+        case .object(let properties, _):
+            for property in properties { try checkReferences(property.schema, definitions) }
+        case .array(let items, _, _): try checkReferences(items, definitions)
+        case .anyOf(let options): for option in options { try checkReferences(option, definitions) }
+        default: break
         }
     }
 

@@ -18,7 +18,7 @@ final class AppleBackend: GenerationBackend, @unchecked Sendable {
         // No public API names the system model's version; the OS build identifies it (model versions
         // change with OS releases), so model_version stays null rather than guessed.
         return BackendInfo(name: "apple", model: Self.modelName, modelVersion: nil, osBuild: OSInfo.build,
-                           available: available, reason: reason)
+                           available: available, reason: reason, dialect: SchemaDialect.apple.name)
     }
 
     func generate(_ request: Request) async throws -> Generation {

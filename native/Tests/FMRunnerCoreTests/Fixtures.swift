@@ -37,7 +37,7 @@ func parsedLine(_ response: Response) throws -> JSONObject {
 }
 
 let responseKeys: Set<String> = ["id", "ok", "text", "json", "usage", "timing", "backend", "error"]
-let backendKeys: Set<String> = ["name", "model", "model_version", "os_build", "adapter_signature", "available", "reason"]
+let backendKeys: Set<String> = ["name", "model", "model_version", "os_build", "adapter_signature", "available", "reason", "dialect"]
 
 /// A backend whose generate throws a non-protocol error, for the `internal` mapping.
 struct FailingBackend: GenerationBackend {
