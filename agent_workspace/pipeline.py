@@ -46,7 +46,6 @@ def generate(task: str, model) -> dict:
                                             threshold=knobs["dedupe_threshold"], model=model)
         return answer
     if strategy == "draft_critique_revise":
-        common.pop("instructions")
         return draft_critique_revise(model, task, sampling=sampling, critique_tokens=settings["critique_tokens"],
                                      **common)
     if strategy == "best_of_n":

@@ -33,7 +33,7 @@ class Config(BaseModel):
     judge_timeout_s: float = Field(default=60.0, gt=0)  # per judge request
     anthropic_base_url: str | None = None  # a compatible server instead of the cloud (tests use 127.0.0.1)
     # --- the runner ----------------------------------------------------------------------------
-    runner: Literal["auto", "llama", "apple", "cloud", "replay"] = "auto"  # auto = apple on a capable Mac, else llama
+    runner: Literal["auto", "llama", "apple", "apple-mock", "cloud", "replay"] = "auto"  # auto = apple on a capable Mac, else llama; apple-mock = fm-runner --backend mock on the Apple path
     model: str = "qwen1.5b"  # portable model name from loop.models.REGISTRY (smollm2 | qwen0.5b | qwen1.5b)
     runner_timeout_s: float = Field(default=120.0, gt=0)  # per model call
     case_timeout_s: float = Field(default=300.0, gt=0)  # per pipeline case (all its model calls)

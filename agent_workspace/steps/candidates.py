@@ -22,22 +22,24 @@ def generate_candidates(model, task: str, count: int, *, temperature: float, see
                            **ask) for i in range(count)]
 
 
-def pick(model, task: str, candidates: list[dict], *, max_output_tokens=None, adapter=None) -> dict:
+def pick(model, task: str, candidates: list[dict], *, max_output_tokens=None, adapter=None,
+         instructions: str = "system") -> dict:
     if len(candidates) == 1:
         return candidates[0]
     letters = [chr(ord("A") + i) for i in range(len(candidates))]
     listing = "\n\n".join(f"Set {letter}:\n{format_answer(c)}" for letter, c in zip(letters, candidates))
     response = model.respond(render("pick", task=task, candidates=listing),
-                             instructions=load_prompt("system"), sampling={"mode": "greedy"},
+                             instructions=load_prompt(instructions), sampling={"mode": "greedy"},
                              schema=choice_schema(letters), max_output_tokens=max_output_tokens or 20,
                              adapter=adapter, label="pick")
     choice = (response_json(response) or {}).get("choice")
     return candidates[letters.index(choice)] if choice in letters else candidates[0]
 
 
-def pairwise(model, task: str, a: dict, b: dict, *, max_output_tokens=None, adapter=None) -> dict:
+def pairwise(model, task: str, a: dict, b: dict, *, max_output_tokens=None, adapter=None,
+             instructions: str = "system") -> dict:
     response = model.respond(render("pairwise", task=task, a=format_answer(a), b=format_answer(b)),
-                             instructions=load_prompt("system"), sampling={"mode": "greedy"},
+                             instructions=load_prompt(instructions), sampling={"mode": "greedy"},
                              schema=choice_schema(["A", "B"]), max_output_tokens=max_output_tokens or 20,
                              adapter=adapter, label="pairwise")
     return b if (response_json(response) or {}).get("choice") == "B" else a
@@ -71,10 +73,11 @@ def best_of_n(model, task: str, count: int, method: str, *, temperature: float, 
               embed=None, n: int = QUESTIONS, **ask) -> dict:
     cands = [c for c in generate_candidates(model, task, count, temperature=temperature, seed=seed, n=n, **ask)
              if len(c["questions"]) >= n] or [ask_for_answer(model, task, n=n, **ask)]
+    judging = {"adapter": ask.get("adapter"), "instructions": ask.get("instructions", "system")}
     if method == "pick":
-        return pick(model, task, cands, adapter=ask.get("adapter"))
+        return pick(model, task, cands, **judging)
     if method == "tournament":
-        return tournament(model, task, cands, adapter=ask.get("adapter"))
+        return tournament(model, task, cands, **judging)
     if method == "vote":
         return vote(cands, embed, model=model)
     raise ValueError(f"unknown selection method {method!r} (pick | vote | tournament)")

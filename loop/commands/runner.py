@@ -15,7 +15,7 @@ err = Console(stderr=True)
 
 @runner_app.command("probe")
 def probe(
-    runner: Optional[str] = typer.Option(None, "--runner", "-r", help="auto | llama | apple | replay | cloud"),
+    runner: Optional[str] = typer.Option(None, "--runner", "-r", help="auto | llama | apple | apple-mock | replay | cloud"),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="portable model name (llama) or Claude id (cloud)"),
     as_json: bool = typer.Option(False, "--json", help="print the backend as one JSON object"),
 ) -> None:
@@ -26,8 +26,8 @@ def probe(
     from loop.runners.client import RunnerError
     from loop.runners.factory import open_runner
 
-    if runner is not None and runner not in ("auto", "llama", "apple", "replay", "cloud"):
-        err.print(f"[red]error:[/] --runner must be auto, llama, apple, replay or cloud, not {runner!r}")
+    if runner is not None and runner not in ("auto", "llama", "apple", "apple-mock", "replay", "cloud"):
+        err.print(f"[red]error:[/] --runner must be auto, llama, apple, apple-mock, replay or cloud, not {runner!r}")
         raise typer.Exit(2)
     try:
         config = load_config(runner=runner, model=model)

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from loop.runners.dialect import SchemaDialect, dialect_for
 from loop.runners.protocol import Backend, Request, Response
 
 STARTUP_TIMEOUT_S = 600.0  # spawn + model load + first probe answer
@@ -42,6 +43,18 @@ class RunnerError(RuntimeError):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+class SchemaDialectError(RunnerError):
+    """Refused before sending: the request's schema uses a keyword outside the backend's dialect.
+
+    A pipeline fault (its schema), never a measurement: nothing was sent, nothing is scored."""
+
+    def __init__(self, dialect: str, keyword: str, path: str, message: str):
+        super().__init__("unsupported_schema", f"{message} (refused by the runner client before sending)")
+        self.dialect = dialect
+        self.keyword = keyword
+        self.path = path
 
 
 class _Dead(Exception):
@@ -211,10 +224,29 @@ class RunnerClient:
         client then waits RUNNER_TIMEOUT_GRACE_S longer before it gives up on the process."""
         timeout = request.timeout_s + RUNNER_TIMEOUT_GRACE_S if request.timeout_s else self.timeout_s
         with self._lock:
+            if request.op == "generate":
+                self.check_schema(request)
             response = self._with_restart(request.to_line(), request.id, timeout)
             if request.op == "generate":
                 self.calls += 1
             return response
+
+    @property
+    def dialect(self) -> SchemaDialect | None:
+        """The schema dialect the runner's probe reports (starting the runner if needed); None = unknown."""
+        if self.backend is None:
+            self.start()
+        return dialect_for(self.backend)
+
+    def check_schema(self, request: Request) -> None:
+        """Raise SchemaDialectError when a json_schema request uses a keyword outside the dialect."""
+        if not request.output or request.output.kind != "json_schema" or request.output.schema_ is None:
+            return
+        dialect = self.dialect
+        violation = dialect.first_violation(request.output.schema_) if dialect else None
+        if violation:
+            raise SchemaDialectError(dialect.name, violation.keyword, violation.path,
+                                     f"{self.name}: {violation.message(dialect.name)}")
 
     def call_raw(self, line: str, timeout_s: float | None = None) -> Response:
         """Diagnostics and tests: write one raw line and return the next response, whatever its id."""

@@ -4,6 +4,9 @@
   $AUTORESEARCH_REPLAY_DELAY_MS when set.
 - `llama`: loop.runners.llama_server on `loop.models.model_path(config.model)` with its pinned sha256.
 - `apple`: the Swift binary (`config.fm_runner_path`, else native/.build/release/fm-runner) `serve`.
+- `apple-mock`: the same binary `serve --backend mock`, started and spoken to exactly as `apple` is (the
+  Apple code path: the Swift request handling, the apple/mock schema dialect, the same client settings),
+  for tests, benchmarks and anyone without a Mac.
 - `cloud`: loop.runners.cloud_server on `config.model` when it names a Claude model, else
   $AUTORESEARCH_CLOUD_MODEL, else DEFAULT_CLOUD_MODEL. Its client is marked `reference=True`.
 - `auto`: apple on macOS when the fm-runner binary exists and its probe says available, else llama.
@@ -17,11 +20,13 @@ from pathlib import Path
 
 from loop import models
 from loop.config import Config
-from loop.runners.client import RunnerClient, RunnerError, environment
+from loop.runners.client import STARTUP_TIMEOUT_S, RunnerClient, RunnerError, environment
 from loop.runners.protocol import Backend
 
 DEFAULT_CLOUD_MODEL = "claude-sonnet-4-6"
+APPLE_STARTUP_TIMEOUT_S = 60.0  # fm-runner loads no weights itself: a probe answers in well under a second
 REFERENCE_BACKENDS = frozenset({"cloud"})
+APPLE_RUNNERS = {"apple": [], "apple-mock": ["--backend", "mock"]}  # fm-runner serve arguments
 
 
 def is_reference(backend: Backend | None) -> bool:
@@ -55,11 +60,11 @@ def runner_argv(config: Config, runner: str | None = None) -> list[str]:
         if os.environ.get("AUTORESEARCH_REPLAY_DELAY_MS"):
             argv += ["--delay-ms", os.environ["AUTORESEARCH_REPLAY_DELAY_MS"]]
         return argv
-    if kind == "apple":
-        return [str(fm_runner_path(config)), "serve"]
+    if kind in APPLE_RUNNERS:
+        return [str(fm_runner_path(config)), "serve", *APPLE_RUNNERS[kind]]
     if kind == "cloud":
         return [sys.executable, "-m", "loop.runners.cloud_server", "serve", "--model", cloud_model(config)]
-    raise ValueError(f"unknown runner {kind!r}; expected auto, llama, apple, cloud or replay")
+    raise ValueError(f"unknown runner {kind!r}; expected auto, llama, apple, apple-mock, cloud or replay")
 
 
 def runner_env(config: Config) -> dict[str, str]:
@@ -77,7 +82,7 @@ def open_runner(config: Config) -> RunnerClient:
     else:
         kind = config.runner
     client = RunnerClient(runner_argv(config, kind), env=runner_env(config), timeout_s=config.runner_timeout_s,
-                          name=kind)
+                          name=kind, startup_timeout_s=APPLE_STARTUP_TIMEOUT_S if kind in APPLE_RUNNERS else STARTUP_TIMEOUT_S)
     try:
         client.start()
     except RunnerError:
@@ -93,7 +98,7 @@ def _try_apple(config: Config) -> RunnerClient | None:
     if sys.platform != "darwin" or not binary.is_file() or not os.access(binary, os.X_OK):
         return None
     client = RunnerClient(runner_argv(config, "apple"), env=runner_env(config), timeout_s=config.runner_timeout_s,
-                          name="apple", startup_timeout_s=60)
+                          name="apple", startup_timeout_s=APPLE_STARTUP_TIMEOUT_S)
     try:
         if client.probe().available:
             return client

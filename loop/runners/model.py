@@ -12,6 +12,7 @@ import uuid
 from typing import Any, Callable
 
 from loop.runners.client import RunnerClient, RunnerError
+from loop.runners.dialect import SchemaDialect
 from loop.runners.protocol import Adapter, Output, Request, Response, Sampling
 
 
@@ -30,6 +31,11 @@ class DirectModel:
     def __init__(self, client: RunnerClient, on_call: Callable[[dict], None] | None = None):
         self.client = client
         self.on_call = on_call
+
+    @property
+    def dialect(self) -> SchemaDialect | None:
+        """The schema dialect of the runner behind this handle (from its probe); None = unknown."""
+        return self.client.dialect
 
     def respond(self, prompt: str, *, instructions: str | None = None, sampling: dict | Sampling | None = None,
                 schema: dict | None = None, max_output_tokens: int | None = None,

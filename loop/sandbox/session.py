@@ -3,7 +3,11 @@ sandboxed worker process, while the trusted parent makes (and traces) every mode
 
 Pipeline faults never raise out of `run_case`: a hang past `case_timeout_s` kills and restarts the
 worker ("timeout after N s"), an exception fails the case with its message, a wrong shape fails it
-with `Answer.shape_problem()`; the next case runs normally.
+with `Answer.shape_problem()`; the next case runs normally. The one exception is a schema the runner
+(or the runner client, by its dialect) refuses: that is bad input, not a measurement, so `run_case`
+raises `SchemaRefused` (an InputError naming the workspace's pipeline.py, the keyword and its path).
+Each case message carries the runner's schema dialect, which the worker's model handle exposes as
+`model.dialect` (the sandbox cannot read native/).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from loop.sandbox.confine import REPO_ROOT, resolve_mode, worker_env, wrap_command
 from loop.sandbox.messages import ModelCallRequest, StepEvent, WorkerMessage, encode
+from loop.errors import InputError
 from loop.schemas import Answer
 
 log = logging.getLogger(__name__)
@@ -94,6 +99,10 @@ class _Worker:
 
 class _CaseFailed(Exception):
     pass
+
+
+class SchemaRefused(InputError):
+    """A model call's schema was refused (outside the backend's dialect): nothing may be scored."""
 
 
 class PipelineSession:
@@ -175,6 +184,9 @@ class PipelineSession:
             except ValidationError as exc:
                 error = f"wrong shape: {_first_error(exc)}"
             calls = [e for e in trace if e.get("kind") in ("model", "adapter")]
+            refused = next((e["error"] for e in calls if (e.get("error") or "").startswith("unsupported_schema")), None)
+            if refused:
+                raise SchemaRefused(self.workspace / "pipeline.py", f"a model call's schema was refused: {refused}")
             return PipelineResult(
                 answer=answer, error=error, trace=trace, model_calls=len(calls),
                 deterministic=all(_is_greedy(e.get("sampling")) for e in calls),
@@ -186,7 +198,7 @@ class PipelineSession:
             raise _CaseFailed(self._load_error)
         worker = self._worker
         try:
-            worker.send({"op": "case", "task": task})
+            worker.send({"op": "case", "task": task, "dialect": self._dialect()})
         except (OSError, ValueError):
             worker.kill()
             raise _CaseFailed(f"pipeline worker died: {worker.stderr_text()}") from None
@@ -220,6 +232,10 @@ class PipelineSession:
                     worker.send(reply)
                 except (OSError, ValueError):
                     pass  # the worker died meanwhile; EOF comes next
+
+    def _dialect(self) -> dict | None:
+        dialect = getattr(self._client, "dialect", None)
+        return dialect.model_dump(mode="json") if dialect is not None else None
 
     def _model_call(self, raw: dict | None, trace: list[dict], remaining: float) -> dict:
         from loop.runners.model import DirectModel, ModelCallError

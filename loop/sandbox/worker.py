@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from loop.runners.dialect import SchemaDialect
 from loop.runners.model import ModelCallError
 from loop.runners.protocol import Response
 
@@ -45,6 +46,7 @@ class ProxyModel:
 
     def __init__(self, channel: _Channel) -> None:
         self._channel = channel
+        self.dialect: SchemaDialect | None = None  # the runner's schema dialect, sent with each case
 
     def respond(self, prompt: str, *, instructions: str | None = None, sampling: Any = None,
                 schema: dict | None = None, max_output_tokens: int | None = None, adapter: Any = None,
@@ -102,6 +104,8 @@ def serve(workspace: Path) -> int:
             return 0
         if message.get("op") != "case":
             continue
+        raw_dialect = message.get("dialect")
+        model.dialect = SchemaDialect.model_validate(raw_dialect) if raw_dialect else None
         try:
             answer = _jsonable(generate(message["task"], model))
             channel.send({"op": "result", "answer": answer})
