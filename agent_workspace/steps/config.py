@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loop.errors import InputError
+from loop.knob_schema import KnobSpec
 
 CONFIG_NAME = "pipeline.toml"
 
@@ -34,38 +35,7 @@ class PipelineSettings(BaseModel):
     topics: list[str] = Field(default_factory=list)  # coverage check topics
 
 
-class Knob(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["float", "int", "categorical"]
-    low: float | None = None
-    high: float | None = None
-    choices: list[Any] | None = None
-    default: Any
-    help: str | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "Knob":
-        if self.type == "categorical":
-            if not self.choices:
-                raise ValueError("a categorical knob needs a non-empty `choices` list")
-            if self.low is not None or self.high is not None:
-                raise ValueError("a categorical knob takes `choices`, not `low`/`high`")
-            if self.default not in self.choices:
-                raise ValueError(f"default {self.default!r} is not one of the choices {self.choices}")
-            return self
-        if self.choices is not None:
-            raise ValueError(f"a {self.type} knob takes `low`/`high`, not `choices`")
-        if self.low is None or self.high is None or self.low > self.high:
-            raise ValueError("needs numeric `low` <= `high`")
-        if self.type == "int" and not all(float(v).is_integer() for v in (self.low, self.high)):
-            raise ValueError("an int knob needs integer `low`/`high`")
-        if isinstance(self.default, bool) or not isinstance(self.default, (int, float)):
-            raise ValueError(f"default {self.default!r} is not a number")
-        if self.type == "int" and not isinstance(self.default, int):
-            raise ValueError(f"default {self.default!r} of an int knob is not an integer")
-        if not self.low <= self.default <= self.high:
-            raise ValueError(f"default {self.default} is outside [{self.low}, {self.high}]")
-        return self
+Knob = KnobSpec  # the knob schema is declared once, in the product (loop/knob_schema.py)
 
 
 def load_pipeline_config(workspace_dir: Path | str) -> dict:

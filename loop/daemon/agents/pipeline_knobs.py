@@ -10,35 +10,22 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import ValidationError
 
 from loop.errors import InputError
+from loop.knob_schema import KnobSpec
 
 KNOB_HEADER = re.compile(r"^\s*\[\s*knobs\.\"?([A-Za-z0-9_\-]+)\"?\s*\]\s*(#.*)?$")
 ANY_HEADER = re.compile(r"^\s*\[")
 DEFAULT_LINE = re.compile(r"^(\s*default\s*=\s*)(.*?)(\s+#.*)?$")
 
 
-class Knob(BaseModel):
-    name: str
-    type: Literal["float", "int", "categorical"]
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    step: float | None = None
-    choices: list[Any] | None = None
-    default: Any = None
+class Knob(KnobSpec):
+    """A knob of the schema in loop/knob_schema.py (the one the pipeline loader uses), with its name."""
 
-    @model_validator(mode="after")
-    def _ranges(self) -> "Knob":
-        if self.type == "categorical":
-            if not self.choices:
-                raise ValueError("a categorical knob needs `choices`")
-        elif self.low is None or self.high is None or self.low > self.high:
-            raise ValueError("a numeric knob needs `low` <= `high`")
-        return self
+    name: str
 
 
 def read_knobs(path: Path) -> dict[str, Knob]:
@@ -54,7 +41,12 @@ def read_knobs(path: Path) -> dict[str, Knob]:
     for name, table in (data.get("knobs") or {}).items():
         try:
             knobs[name] = Knob(name=name, **table)
-        except (TypeError, ValueError) as exc:
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            key = ".".join(str(p) for p in first["loc"])
+            raise InputError(path, f"[knobs.{name}] {('`' + key + '`: ') if key else ''}"
+                                   f"{first['msg'].removeprefix('Value error, ')}") from None
+        except TypeError as exc:
             raise InputError(path, f"[knobs.{name}]: {exc}") from None
     return knobs
 
