@@ -8,7 +8,7 @@ MODEL  ?= qwen1.5b
 ARGS   ?=
 SWIFT  := $(shell command -v swift 2>/dev/null)
 
-.PHONY: setup run test bench native models-test models-run system-deps clean help
+.PHONY: setup run test bench native swift-test models-test models-run system-deps clean help
 
 help:
 	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
@@ -28,6 +28,22 @@ ifneq ($(SWIFT),)
 	cd native && swift build -c release --product fm-runner
 else
 	@echo "swift not found: skipping the fm-runner build (the llama runner is used)"
+endif
+
+# The XCTest suite of native/ (FMRunnerCore: protocol, dialect, mock). Fails when it fails and prints
+# the XCTest count; without swift it says the suite was not run and why (the Python suite still runs).
+SWIFT_TEST_LOG = native/.build/swift-test.log
+swift-test:
+ifneq ($(SWIFT),)
+	@mkdir -p native/.build
+	@echo "swift test (native/): running the XCTest suite"
+	@cd native && swift test > .build/swift-test.log 2>&1; rc=$$?; \
+	  grep -E "error:|failed \(" .build/swift-test.log | head -40; \
+	  summary=$$(grep -E "Test Suite 'All tests' (passed|failed)" -A1 .build/swift-test.log | grep -E "Executed [0-9]+ test" | tail -1 | sed "s/^[[:space:]]*/ /"); \
+	  echo "swift test: XCTest$${summary:- (no XCTest summary: see $(SWIFT_TEST_LOG))}"; \
+	  if [ $$rc -ne 0 ]; then echo "swift test FAILED (exit $$rc); full log: $(SWIFT_TEST_LOG)"; tail -30 .build/swift-test.log; exit $$rc; fi
+else
+	@echo "swift test: NOT RUN: swift is not installed here (no \`swift\` on PATH), so the XCTest suite of native/ was skipped; install a Swift 6 toolchain to run it"
 endif
 
 # bubblewrap confines pipelines on Linux; chromium drives the dashboard tests. Installed with apt when
@@ -52,7 +68,7 @@ run: system-deps models-run native
 	$(AR) init
 	$(AR) run --model $(MODEL) $(ARGS)
 
-test: system-deps models-test native
+test: system-deps models-test native swift-test
 	$(PY) -m pytest -q $(ARGS)
 
 bench: models-test models-run native
