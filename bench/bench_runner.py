@@ -3,7 +3,10 @@
 Prints `key: value` lines: the model used, runner start-up (spawn + model load + first probe), per-answer
 latency and decode speed through the runner, the same prompts answered by llama-cpp-python directly in
 this process (same model file, schema grammar, greedy decoding, fresh context per call), the protocol's
-overhead per answer (target <= 5%), and the bare protocol round trip measured on the replay runner.
+overhead per answer (target <= 5%), the bare protocol round trip measured on the replay runner, and the
+compiled `fm-runner --backend mock` (runner "apple-mock", the Apple code path) per guided call: client
+round trip, the runner's own answer time, and their difference, the protocol overhead per call
+(`python -m bench.bench_runner --fm-runner` prints only those).
 Tokens per second = output tokens / the runner's whole answer time (prompt processing included).
 
 Environment: BENCH_RUNNER_MODEL (default qwen1.5b when its file is present, else smollm2),
@@ -86,7 +89,43 @@ def protocol_round_trip_ms(samples: int = 50) -> float:
     return statistics.median(times) * 1000
 
 
+def fm_runner_mock_figures(samples: int = 300) -> None:
+    """Per guided call on the compiled fm-runner mock, through the same client and dialect check the
+    daemon uses: median round trip, the runner's own latency, and the difference (JSON + pipes + check)."""
+    from loop.config import load_config
+    from loop.runners.factory import fm_runner_path, open_runner
+
+    config = load_config(runner="apple-mock")
+    if not fm_runner_path(config).is_file():
+        print(f"fm_runner_mock_overhead_ms_per_call: not measured ({fm_runner_path(config)} is not built: make native)")
+        return
+    with open_runner(config) as client:
+        round_trip, inner, check = [], [], []
+        for i in range(samples + 10):
+            request = Request(id=str(i), op="generate", instructions=INSTRUCTIONS, prompt=f"Task: {TASKS[i % 3]}",
+                              output=Output(kind="json_schema", schema=SCHEMA))
+            started = time.perf_counter()
+            client.check_schema(request)
+            checked = time.perf_counter()
+            response = client.call(request)
+            if not response.ok:
+                raise SystemExit(f"fm-runner mock refused the benchmark schema: {response.error}")
+            if i >= 10:  # the first calls warm the process and the caches
+                round_trip.append(time.perf_counter() - checked)
+                inner.append(response.timing.latency_ms / 1000)
+                check.append(checked - started)
+    overhead = [r - i for r, i in zip(round_trip, inner)]
+    print(f"fm_runner_mock_calls: {samples}")
+    print(f"fm_runner_mock_round_trip_ms_median: {statistics.median(round_trip) * 1000:.3f}")
+    print(f"fm_runner_mock_answer_ms_median: {statistics.median(inner) * 1000:.3f}")
+    print(f"fm_runner_mock_overhead_ms_per_call: {statistics.median(overhead) * 1000:.3f}")
+    print(f"fm_runner_mock_dialect_check_ms: {statistics.median(check) * 1000:.3f}")
+
+
 def main() -> None:
+    if "--fm-runner" in sys.argv[1:]:
+        fm_runner_mock_figures()
+        return
     from llama_cpp import Llama, LlamaGrammar
 
     name = pick_model()
@@ -155,6 +194,7 @@ def main() -> None:
     print(f"direct_per_token_time_spread_pct: {(max(per_token) / min(per_token) - 1) * 100:.1f}")
     print(f"protocol_overhead_within_5pct: {'yes' if paired <= 0.05 else 'no'}")
     print(f"protocol_round_trip_ms_replay: {protocol_round_trip_ms():.2f}")
+    fm_runner_mock_figures()
 
 
 if __name__ == "__main__":
