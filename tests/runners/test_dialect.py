@@ -116,3 +116,14 @@ def test_a_runner_that_reports_no_dialect_is_not_checked(tmp_path):
     with RunnerClient([sys.executable, "-m", "loop.runners.replay_server", "serve"], name="replay") as client:
         assert client.dialect is None
         client.check_schema(generate(with_property("minLength", 1)))  # no error raised
+
+
+def test_the_llama_runner_reports_the_full_json_schema_dialect(llama):
+    """llama.cpp compiles any JSON Schema to a grammar: its dialect refuses nothing, minLength included."""
+    assert llama.probe().dialect == "llama"
+    assert llama.dialect.full_json_schema
+    schema = {"type": "object", "properties": {"title": {"type": "string", "minLength": 3, "maxLength": 40}},
+              "required": ["title"], "additionalProperties": False}
+    response = llama.call(generate(schema).model_copy(update={"max_output_tokens": 40}))
+    assert response.ok, response.error
+    assert 3 <= len(response.json_["title"]) <= 40
