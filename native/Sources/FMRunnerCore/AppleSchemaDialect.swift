@@ -5,6 +5,8 @@
 /// - refuses (unsupported_schema) any keyword outside `SchemaDialect.apple` (the apple entry of
 ///   protocol/schema-dialects.json), since a decoder that ignored it would silently not honour it;
 /// - adds `"x-order"` (the properties' order as written) to every object schema that lacks it;
+/// - adds `"additionalProperties": false` to every object schema that lacks it (the decoder requires the
+///   key: `keyNotFound(additionalProperties)` is reported in modelcontextprotocol/swift-sdk issue #169);
 /// - adds a root `"title": "Output"` when missing.
 public enum AppleSchemaDialect {
     public static func prepare(_ schema: JSONObject) throws(RunnerError) -> JSONObject {
@@ -24,6 +26,7 @@ public enum AppleSchemaDialect {
             out["properties"] = .object(prepared)
             if out["x-order"] == nil { out["x-order"] = .array(properties.keys.map(JSONValue.string)) }
         }
+        if node["type"]?.stringValue == "object", out["additionalProperties"] == nil { out["additionalProperties"] = false }
         if let defs = node["$defs"]?.objectValue {
             var prepared = JSONObject()
             for (name, value) in defs.pairs { prepared[name] = try prepareValue(value, at: SchemaDialect.child(path, "$defs.\(name)")) }

@@ -52,6 +52,15 @@ final class DialectTests: XCTestCase {
             "counts": ["type": "array", "items": ["type": "integer"], "minItems": 2, "maxItems": 2]])]),
     ]
 
+    func testApplePreparationAddsWhatTheDecoderNeedsEverywhere() throws {
+        let prepared = try AppleSchemaDialect.prepare(Self.appleShaped[0])
+        let q = try XCTUnwrap(prepared["$defs"]?.objectValue?["Q"]?.objectValue)
+        XCTAssertEqual(q["x-order"], ["text", "priority"])
+        XCTAssertEqual(q["additionalProperties"], false)
+        XCTAssertEqual(prepared["additionalProperties"], false)
+        XCTAssertEqual(prepared["title"], "Output")
+    }
+
     func testTheMockAnswersWhatAppleAccepts() async throws {
         for schema in Self.appleShaped {
             XCTAssertNoThrow(try AppleSchemaDialect.prepare(schema))
