@@ -39,16 +39,58 @@ public enum AdapterDigest {
         entries.map { "\($0.path)\t\($0.size)\t\($0.sha256)\n" }.joined()
     }
 
-    /// The digest of the adapter at `path` (a directory or a single file).
+    /// The digest of the adapter at `path` (a directory or a single file). Remembered per path while the
+    /// size and modification time of every file stay the same, so a 160 MB adapter used by many requests
+    /// is hashed once, and one rewritten in place is hashed again.
     public static func digest(of path: String) throws(RunnerError) -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw RunnerError(.adapterNotFound, "adapter not found: \(path)")
         }
-        if isDirectory.boolValue { return SHA256.hex(manifest(try entries(ofDirectory: path))) }
-        guard let digest = SHA256.hex(fileAt: path) else {
-            throw RunnerError(.adapterInvalid, "cannot read \(path) to hash the adapter")
+        let stamp = stamps(of: path, directory: isDirectory.boolValue)
+        if let known = memo.lookup(path, stamp) { return known }
+        let digest: String
+        if isDirectory.boolValue {
+            digest = SHA256.hex(manifest(try entries(ofDirectory: path)))
+        } else {
+            guard let value = SHA256.hex(fileAt: path) else {
+                throw RunnerError(.adapterInvalid, "cannot read \(path) to hash the adapter")
+            }
+            digest = value
         }
+        memo.store(path, stamp, digest)
         return digest
     }
+
+    /// "relative path, size, mtime" of every file below `path` (or of the file itself).
+    static func stamps(of path: String, directory: Bool) -> String {
+        func stamp(_ full: String, _ name: String) -> String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: full)
+            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\(name)\t\(size)\t\(modified)"
+        }
+        guard directory else { return stamp(path, "") }
+        let names = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+        return names.map { stamp((path as NSString).appendingPathComponent($0), $0) }.joined(separator: "\n")
+    }
+
+    final class Memo: @unchecked Sendable {
+        private let lock = NSLock()
+        private var known: [String: (stamp: String, digest: String)] = [:]
+
+        func lookup(_ path: String, _ stamp: String) -> String? {
+            lock.lock()
+            defer { lock.unlock() }
+            return known[path].flatMap { $0.stamp == stamp ? $0.digest : nil }
+        }
+
+        func store(_ path: String, _ stamp: String, _ digest: String) {
+            lock.lock()
+            defer { lock.unlock() }
+            known[path] = (stamp, digest)
+        }
+    }
+
+    static let memo = Memo()
 }

@@ -55,7 +55,7 @@ enum AppleModelFacts {
     /// Token usage for one response: `Response.usage` on macOS 27; on 26.4+ the model's tokenizer over
     /// instructions + prompt (input; the schema and chat template are not counted) and the answer text
     /// (output); nil before 26.4.
-    static func usage<Content>(of response: LanguageModelSession.Response<Content>, model: SystemLanguageModel,
+    static func usage<Content: Generable>(of response: LanguageModelSession.Response<Content>, model: SystemLanguageModel,
                                request: Request, answer: String) async -> Usage? {
         #if FM_HAS_MACOS_27_SDK
         if #available(macOS 27.0, *) {

@@ -121,3 +121,13 @@ final class AdapterTests: XCTestCase {
         }
     }
 }
+
+final class AdapterDigestMemoTests: XCTestCase {
+    func testARewrittenAdapterIsHashedAgain() throws {
+        let path = try makeAdapter(weights: "ONE")
+        let first = try AdapterDigest.digest(of: path)
+        XCTAssertEqual(try AdapterDigest.digest(of: path), first)
+        try Data("TWO!".utf8).write(to: URL(fileURLWithPath: path).appendingPathComponent("adapter_weights.bin"))
+        XCTAssertNotEqual(try AdapterDigest.digest(of: path), first, "a changed size invalidates the remembered digest")
+    }
+}
