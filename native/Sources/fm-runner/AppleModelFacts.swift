@@ -65,9 +65,10 @@ enum AppleModelFacts {
         #endif
         #if FM_HAS_MACOS_26_4_SDK || FM_HAS_MACOS_27_SDK
         if #available(macOS 26.4, *) {
+            // Only the documented overload, tokenCount(for: Instructions), over each text.
             let instructions = try? await model.tokenCount(for: Instructions(request.instructions ?? ""))
-            let prompt = try? await model.tokenCount(for: Prompt(request.prompt ?? ""))
-            let output = try? await model.tokenCount(for: Prompt(answer))
+            let prompt = try? await model.tokenCount(for: Instructions(request.prompt ?? ""))
+            let output = try? await model.tokenCount(for: Instructions(answer))
             let input = instructions.flatMap { i in prompt.map { i + $0 } }
             return Usage(inputTokens: input, outputTokens: output)
         }
