@@ -70,8 +70,10 @@ class Layout:
                    models=models.resolve() if models else None)
 
 
-# Read-only system locations every process needs on macOS (dyld shared cache, frameworks, locale data).
-SYSTEM_READ_SUBPATHS = ("/System", "/usr/lib", "/usr/share", "/private/var/db/timezone", "/private/var/db/dyld")
+# Read-only system locations every process needs on macOS (dyld shared cache, frameworks, locale data),
+# and the Homebrew trees a Homebrew Python loads its shared libraries (openssl, xz, ...) from.
+SYSTEM_READ_SUBPATHS = ("/System", "/usr/lib", "/usr/share", "/private/var/db/timezone", "/private/var/db/dyld",
+                        "/opt/homebrew/Cellar", "/opt/homebrew/opt", "/usr/local/Cellar", "/usr/local/opt")
 SYSTEM_READ_LITERALS = ("/private/etc/localtime", "/private/etc/passwd", "/private/etc/group", "/dev/random",
                         "/dev/urandom", "/dev/null")
 WRITABLE_DEVICES = ("/dev/null",)
