@@ -25,7 +25,7 @@ setup: $(STAMP)
 
 native:
 ifneq ($(SWIFT),)
-	cd native && swift build -c release --product fm-runner
+	cd native && swift build -c release --product fm-runner $$(./sdk-flags.sh)
 else
 	@echo "swift not found: skipping the fm-runner build (the llama runner is used)"
 endif

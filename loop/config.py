@@ -59,6 +59,8 @@ class Config(BaseModel):
     # --- notifications -------------------------------------------------------------------------
     webhook_url: str | None = None  # JSON POST on new best / invalid / training request / halt
     desktop_notifications: bool = True  # notify-send / osascript where available
+    # --- apple: confinement ---
+    unconfined: bool = False  # run pipelines unconfined where no sandbox works; only `--unconfined` on eval/run sets it
 
     @property
     def db_url(self) -> str:
@@ -111,6 +113,9 @@ def load_config(repo: Path | None = None, **overrides) -> Config:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise InputError(path, f"not valid TOML: {exc}", line=toml_error_line(exc)) from None
+    if "unconfined" in data:  # a deliberate, per-command choice: never a standing setting
+        raise InputError(path, "setting `unconfined`: not allowed in the config file; pass --unconfined "
+                         "to `autoresearch eval` or `autoresearch run`", line=_line_of(path, "unconfined"))
     data["repo"] = repo
     for env, field in ENV_OVERRIDES.items():
         if os.environ.get(env):

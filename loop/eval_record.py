@@ -31,7 +31,7 @@ def record_evaluation(config: "Config", report: "EvaluationReport", experiment_n
             runner_model=report.backend.model, runner_version=report.backend.model_version,
             quality=s.quality, pairwise=s.pairwise, rubric=s.rubric, dims=s.dims, wins=s.wins, ties=s.ties,
             losses=s.losses, judge_errors=s.judge_errors, model_calls=report.model_calls,
-            judge_calls=report.judge_calls, wall_s=report.wall_s,
+            judge_calls=report.judge_calls, wall_s=report.wall_s, confinement=report.confinement,
         )
         for outcome in report.outcomes:
             j = outcome.judgement

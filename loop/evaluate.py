@@ -34,6 +34,7 @@ class EvaluationReport(BaseModel):
     judge_id: str
     workspace_hash: str
     backend: Backend
+    confinement: str | None = None  # how the pipeline was confined: bwrap | sandbox-exec | none
     summary: QualitySummary
     outcomes: list[CaseOutcome]
     model_calls: int
@@ -59,6 +60,7 @@ def evaluate(
     started = time.perf_counter()
     workspace = Path(workspace or config.workspace_dir)
     cases = gate_cases(config.ruler_dir, gate)
+    confinement = session.mode if session is not None else _confinement(config)  # refuses before any call
     with ExitStack() as stack:
         judge = judge or _make_judge(config)
         runner = runner or stack.enter_context(_open_runner(config))
@@ -92,7 +94,7 @@ def evaluate(
     judgements = [o.judgement for o in outcomes]
     report = EvaluationReport(
         evaluation_id=None, gate=gate, kind=kind, ruler_id=rid, judge_id=judge.judge_id,
-        workspace_hash=ws_hash, backend=backend, summary=summarize(judgements, mode=getattr(judge, "mode", "standard")), outcomes=outcomes,
+        workspace_hash=ws_hash, backend=backend, confinement=confinement, summary=summarize(judgements, mode=getattr(judge, "mode", "standard")), outcomes=outcomes,
         model_calls=model_calls, judge_calls=sum(j.judge_calls for j in judgements),
         wall_s=time.perf_counter() - started,
     )
@@ -160,8 +162,16 @@ class _LazyPipeline:
 
             self._session = self._stack.enter_context(PipelineSession(
                 self._workspace, self._runner, case_timeout_s=self._config.case_timeout_s,
-                sandbox=self._config.sandbox))
+                sandbox=self._config.sandbox, unconfined=self._config.unconfined))
         return self._session
+
+
+def _confinement(config: Config) -> str:
+    """The confinement pipelines will run under. Raises UnconfinedRefused when none works here and the
+    user did not pass --unconfined (the CLI checks first and prints the same message)."""
+    from loop.sandbox.confine import resolve_mode
+
+    return resolve_mode(config.sandbox, allow_unconfined=config.unconfined)
 
 
 def _make_judge(config: Config):

@@ -28,3 +28,17 @@ def config_or_exit(repo: Path | None = None, **overrides) -> Config:
 JUDGE_OPTION = typer.Option(None, "--judge", help="proxy | anthropic (default: auto).")
 RUNNER_OPTION = typer.Option(None, "--runner", help="auto | llama | apple | apple-mock | replay | cloud.")
 MODEL_OPTION = typer.Option(None, "--model", help="Portable model name (smollm2 | qwen0.5b | qwen1.5b).")
+
+
+UNCONFINED_OPTION = typer.Option(False, "--unconfined", help="Where no sandbox works (Linux without usable "
+                                 "bubblewrap), run pipelines unconfined: no network isolation, ruler/ readable.")
+
+
+def confinement_or_exit(config: Config) -> str:
+    """The confinement pipelines will run under, or a clear refusal (how to fix it, what --unconfined loses)."""
+    from loop.sandbox.confine import SandboxUnavailable, resolve_mode
+
+    try:
+        return resolve_mode(config.sandbox, allow_unconfined=config.unconfined)
+    except SandboxUnavailable as exc:
+        fail(str(exc))

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from loop.commands.common import JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, config_or_exit, err, fail
+from loop.commands.common import (JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, UNCONFINED_OPTION, config_or_exit,
+                                  confinement_or_exit, err, fail)
 from loop.commands.ruler import REPO
 from loop.errors import InputError
 
@@ -26,6 +27,7 @@ def run_command(
     runner: str = RUNNER_OPTION,
     judge: str = JUDGE_OPTION,
     no_live: bool = typer.Option(False, "--no-live", help="No live status line (the log file is always written)."),
+    unconfined: bool = UNCONFINED_OPTION,
     repo: Path = REPO,
 ) -> None:
     """Start the research loop: one experiment at a time until a stop condition."""
@@ -35,7 +37,9 @@ def run_command(
     from loop.daemon.scheduler import Window, until_moment
     from loop.ruler_lock import verify_lock
 
-    config = config_or_exit(repo, agent=agent, model=model, runner=runner, judge=judge, window=window)
+    config = config_or_exit(repo, agent=agent, model=model, runner=runner, judge=judge, window=window,
+                            unconfined=unconfined or None)
+    confinement_or_exit(config)
     try:
         if config.window:
             Window.parse(config.window)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from loop.commands.common import JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, config_or_exit, err, fail
+from loop.commands.common import (JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, UNCONFINED_OPTION, config_or_exit,
+                                  confinement_or_exit, err, fail)
 from loop.commands.ruler import REPO, validate_ruler
 from loop.errors import InputError
 from loop.eval_render import render_report
@@ -44,13 +45,15 @@ def eval_command(
     runner: str = RUNNER_OPTION,
     model: str = MODEL_OPTION,
     no_cache: bool = typer.Option(False, "--no-cache", help="Ignore cached generations and verdicts."),
+    unconfined: bool = UNCONFINED_OPTION,
     repo: Path = REPO,
 ) -> None:
     """Run the pipeline on every task of a gate, judge each answer, print quality, W/T/L and dims."""
     from loop.db.session import upgrade
     from loop.evaluate import evaluate
 
-    config = config_or_exit(repo, judge=judge, runner=runner, model=model)
+    config = config_or_exit(repo, judge=judge, runner=runner, model=model, unconfined=unconfined or None)
+    confinement_or_exit(config)
     try:
         validate_ruler(config.ruler_dir)
         problems = verify_lock(config.ruler_dir)

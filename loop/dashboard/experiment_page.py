@@ -104,6 +104,13 @@ def _case(case: dict[str, Any], detail: ExperimentDetail) -> str:
 </section>"""
 
 
+def _confinement(mode: str | None) -> str:
+    """How the pipeline was confined; an unconfined run is flagged (it could read ruler/)."""
+    if mode == "none":
+        return '<span class="badge invalid">UNCONFINED</span>'
+    return f"confined: {e(mode)}" if mode else "confinement not recorded"
+
+
 def _evaluations(detail: ExperimentDetail, number: int) -> str:
     if not detail.evaluations:
         return '<p class="muted">Never scored.</p>'
@@ -111,7 +118,7 @@ def _evaluations(detail: ExperimentDetail, number: int) -> str:
     for ev in detail.evaluations:
         shown = detail.evaluation is not None and ev["id"] == detail.evaluation["id"]
         label = (f'{e(ev["kind"])} · {e(ev["gate"])} gate · quality {fmt(ev["quality"])} · '
-                 f'W/T/L {ev["wins"]}/{ev["ties"]}/{ev["losses"]}')
+                 f'W/T/L {ev["wins"]}/{ev["ties"]}/{ev["losses"]} · {_confinement(ev.get("confinement"))}')
         items.append(f"<li><strong>{label}</strong> (shown below)</li>" if shown else
                      f'<li><a href="/experiments/{number}?evaluation={ev["id"]}">{label}</a></li>')
     return "<ul class=evals>" + "".join(items) + "</ul>"

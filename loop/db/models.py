@@ -97,6 +97,7 @@ class Evaluation(Base):
     model_calls: Mapped[int] = mapped_column(Integer, default=0)
     judge_calls: Mapped[int] = mapped_column(Integer, default=0)
     wall_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    confinement: Mapped[str | None] = mapped_column(String(20), nullable=True)  # bwrap|sandbox-exec|none (apple)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     experiment: Mapped[Experiment | None] = relationship(back_populates="evaluations")

@@ -4,6 +4,7 @@ tests/runners/test_protocol_schema.py checks these models against it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,7 @@ PROTOCOL = "pipeline-gen/1"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "native" / "protocol" / "pipeline-gen-1.schema.json"
 
 ErrorCode = Literal[
-    "bad_request", "unknown_op", "unsupported_schema", "adapter_not_found", "adapter_invalid",
+    "bad_request", "unknown_op", "unsupported_schema", "adapter_not_found", "adapter_invalid", "adapter_unsupported",
     "model_unavailable", "model_hash_mismatch", "context_overflow", "guardrail", "refusal",
     "decoding_failure", "rate_limited", "timeout", "unsupported_language", "internal",
 ]
@@ -39,6 +40,7 @@ class Sampling(_Strict):
 class Adapter(_Strict):
     path: str = Field(min_length=1)
     format: Literal["gguf-lora", "fmadapter"]
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # content digest (adapter_digest)
 
 
 class Output(_Strict):
@@ -81,6 +83,11 @@ class Backend(_Strict):
     available: bool | None = None
     reason: str | None = None
     dialect: str | None = None  # the schema dialect's name in native/protocol/schema-dialects.json
+    model_variant: str | None = None  # the variant the OS names (macOS 27: "AFM 3 Core")
+    base_model_signature: str | None = None  # where the OS gives one (Apple: 7-hex prefix of baseModelSignature)
+    context_tokens: int | None = Field(default=None, ge=1)  # the model's context window
+    adapters_supported: bool | None = None  # False: an adapter request gets adapter_unsupported
+    adapter_loads: int | None = Field(default=None, ge=0)  # adapters loaded by this runner process
 
 
 class ProtocolError(_Strict):
@@ -107,3 +114,27 @@ class Response(_Strict):
 
 def load_schema() -> dict:
     return json.loads(SCHEMA_PATH.read_text())
+
+
+def adapter_digest(path: Path) -> str:
+    """The content digest runners cache adapters by (the request's `adapter.sha256`): sha256 of a file;
+    for a directory (an `.fmadapter`), sha256 of the manifest of `"<relative path>\\t<size>\\t<sha256>\\n"`
+    lines over its regular files, "/" separators, sorted by the path's UTF-8 bytes. The Swift runner's
+    `AdapterDigest` computes the same value."""
+    path = Path(path)
+    if path.is_file():
+        return _file_sha256(path)
+    lines = []
+    for file in path.rglob("*"):
+        if file.is_file():
+            relative = file.relative_to(path).as_posix()
+            lines.append((relative.encode(), f"{relative}\t{file.stat().st_size}\t{_file_sha256(file)}\n"))
+    return hashlib.sha256("".join(line for _, line in sorted(lines)).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

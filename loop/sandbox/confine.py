@@ -6,8 +6,10 @@ What each mode enforces:
   view of /usr, the python install, the venv, the repo's `loop/` package and models dir, and the
   workspace (mounted at its own path); a private tmpfs /tmp; the rest of the repo (`ruler/` above
   all) simply does not exist inside. Dies with its parent.
-- `sandbox-exec` (macOS): network denied, reads of the repo's `ruler/` denied, writes allowed only in
-  the private temp home. NOT tested in CI (Linux only).
+- `sandbox-exec` (macOS): deny by default; reads only of the OS libraries, the interpreter, `loop/`,
+  the models and the workspace; writes only to the private temp home; no network. The profile is
+  generated from a rule table (`loop/sandbox/seatbelt.py`) whose data the tests check; it cannot run in
+  CI (Linux only).
 - `none`: no confinement beyond the scrubbed environment; for debugging only, loudly warned.
 """
 
@@ -67,8 +69,22 @@ def _bwrap_works() -> tuple[bool, str]:
     return True, ""
 
 
-def resolve_mode(requested: str) -> str:
-    """Turn `auto` into the strongest confinement available; fail if an explicit one is missing."""
+UNCONFINED_LOSES = ("no network isolation (the pipeline could reach the internet and local services), "
+                    "the whole filesystem readable (the repository's ruler/ with the gold answers, db/, .git, "
+                    "your home directory) and writable where you can write")
+
+
+class UnconfinedRefused(SandboxUnavailable):
+    """No confinement works here and the user did not pass --unconfined."""
+
+
+def resolve_mode(requested: str, *, allow_unconfined: bool = False) -> str:
+    """Turn `auto` into the strongest confinement available; fail if an explicit one is missing.
+
+    When `auto` finds nothing (Linux where bubblewrap cannot create a namespace), the evaluation is
+    refused with `UnconfinedRefused` unless `allow_unconfined` (the `--unconfined` flag of `eval` and
+    `run`); then it runs with the scrubbed environment only, loudly warned. `none` asked for explicitly
+    (config `sandbox = "none"`) is the user's own choice and is only warned about."""
     if requested not in SANDBOX_MODES:
         raise ValueError(f"sandbox must be one of {SANDBOX_MODES}, not {requested!r}")
     system = platform.system()
@@ -93,9 +109,22 @@ def resolve_mode(requested: str) -> str:
         return "sandbox-exec"
     else:
         why = f"no sandbox implemented for {system}"
-    log.warning("!!! NO SANDBOX: %s. The pipeline runs UNCONFINED (scrubbed environment only): it "
-                "could reach the network and read ruler/. Install bubblewrap to fix. !!!", why)
+    if not allow_unconfined:
+        raise UnconfinedRefused(unconfined_refusal(why))
+    log.warning("!!! NO SANDBOX (--unconfined): %s. The pipeline runs UNCONFINED (scrubbed environment "
+                "only): %s. !!!", why, UNCONFINED_LOSES)
     return "none"
+
+
+def unconfined_refusal(why: str) -> str:
+    """The message for an evaluation that would have to run unconfined."""
+    return (f"refusing to run the pipeline unconfined: {why}. To confine it, install bubblewrap "
+            "(apt-get install bubblewrap) and enable unprivileged user namespaces: "
+            "`sudo sysctl -w kernel.unprivileged_userns_clone=1` (Debian), and on Ubuntu 23.10+ "
+            "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`; in a container, run it with "
+            "user namespaces allowed (e.g. docker --security-opt seccomp=unconfined). Or pass --unconfined "
+            f"to `autoresearch eval` / `autoresearch run` and accept what is lost: {UNCONFINED_LOSES}. "
+            "The evaluation then records confinement 'none'.")
 
 
 def _system_binds() -> list[str]:
@@ -148,17 +177,11 @@ def bwrap_argv(workspace: Path, home: Path) -> list[str]:
 
 
 def sandbox_exec_profile(workspace: Path, home: Path) -> str:
-    """A Seatbelt profile: no network, no reads of the repo's ruler/, writes only to the temp home."""
-    ruler = REPO_ROOT / "ruler"
-    workspace_ruler = workspace.parent / "ruler"
-    return "\n".join([
-        "(version 1)",
-        "(allow default)",
-        "(deny network*)",
-        f'(deny file-read* (subpath "{ruler}") (subpath "{workspace_ruler}"))',
-        "(deny file-write*)",
-        f'(allow file-write* (subpath "{home}") (subpath "/dev"))',
-    ])
+    """The Seatbelt profile (deny by default), rendered from the rule table in loop/sandbox/seatbelt.py."""
+    from loop.sandbox import seatbelt
+
+    layout = seatbelt.Layout.current(REPO_ROOT, workspace, home, _python_dirs(), LOOP_PACKAGE_DIR, _models_dir())
+    return seatbelt.render(seatbelt.profile_rules(layout))
 
 
 def wrap_command(mode: str, command: list[str], workspace: Path, home: Path) -> list[str]:

@@ -108,10 +108,13 @@ class SchemaRefused(InputError):
 class PipelineSession:
     """Context manager: one sandboxed worker per evaluation; `run_case` per task."""
 
-    def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto"):
+    def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto",
+                 unconfined: bool = False):
+        """`unconfined`: run without confinement when none works here (the user's --unconfined);
+        otherwise that raises `UnconfinedRefused`. `self.mode` is the confinement the worker runs under."""
         self.workspace = Path(workspace).resolve()
         self.case_timeout_s = float(case_timeout_s)
-        self.mode = resolve_mode(sandbox)
+        self.mode = resolve_mode(sandbox, allow_unconfined=unconfined)
         self._client = client
         self._worker: _Worker | None = None
         self._load_error: str | None = None

@@ -1,12 +1,15 @@
 import Foundation
 
-/// Loaded adapters (or whatever a backend builds from one), kept per key with least-recently-used
-/// eviction, so that a long-lived runner loads each adapter once. Thread-safe.
+/// Loaded adapters (or whatever a backend builds from one), kept per content digest with
+/// least-recently-used eviction, so that a long-lived runner loads each adapter once however many paths
+/// (worktrees) it is used from. `loads` counts successful loads (reported by probe as `adapter_loads`).
+/// Thread-safe.
 public final class AdapterCache<Value>: @unchecked Sendable {
     public let capacity: Int
     private let lock = NSLock()
     private var values: [String: Value] = [:]
     private var order: [String] = []
+    private var loadCount = 0
 
     public init(capacity: Int = 4) { self.capacity = max(1, capacity) }
 
@@ -20,6 +23,7 @@ public final class AdapterCache<Value>: @unchecked Sendable {
             return hit
         }
         let loaded = try load()
+        loadCount += 1
         values[key] = loaded
         order.append(key)
         while order.count > capacity { values.removeValue(forKey: order.removeFirst()) }
@@ -30,5 +34,12 @@ public final class AdapterCache<Value>: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return order
+    }
+
+    /// Adapters loaded so far by this process (a reload after eviction counts again).
+    public var loads: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return loadCount
     }
 }

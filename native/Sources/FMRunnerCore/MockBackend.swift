@@ -17,16 +17,29 @@
 /// - `delayMs` sleeps before answering (cancellable, so timeout_s applies).
 public struct MockBackend: GenerationBackend {
     public let delayMs: Int
+    /// false stands in for an OS whose model cannot load adapters (macOS 27): adapter requests then get
+    /// adapter_unsupported. `fm-runner` sets it from FM_RUNNER_MOCK_ADAPTERS=unsupported.
+    public let adaptersSupported: Bool
+    /// Resolved adapters by content digest, as the Apple backend keeps loaded ones (counts loads).
+    let adapters = AdapterCache<ResolvedAdapter>(capacity: 8)
+    public static let contextTokens = 4096
 
-    public init(delayMs: Int = 0) { self.delayMs = max(0, delayMs) }
+    public init(delayMs: Int = 0, adaptersSupported: Bool = true) {
+        self.delayMs = max(0, delayMs)
+        self.adaptersSupported = adaptersSupported
+    }
 
     public func info() async -> BackendInfo {
         BackendInfo(name: "mock", model: "mock-fm", modelVersion: "1", osBuild: OSInfo.build, available: true,
-                    dialect: SchemaDialect.mock.name)
+                    modelVariant: "mock", contextTokens: Self.contextTokens, adaptersSupported: adaptersSupported,
+                    adapterLoads: adapters.loads, dialect: SchemaDialect.mock.name)
     }
 
     public func generate(_ request: Request) async throws -> Generation {
-        let adapter = try request.adapter.map { (ref) throws(RunnerError) in try AdapterResolver.resolve(ref) }
+        let adapter = try request.adapter.map { (ref) throws(RunnerError) in
+            let resolved = try AdapterResolver.resolve(ref)
+            return adapters.value(for: resolved.cacheKey) { resolved }
+        }
         let schema = try request.jsonSchema.map { (s) throws(RunnerError) in try SchemaSubset.parse(s) }
         if delayMs > 0 { try await Task.sleep(nanoseconds: UInt64(delayMs) * 1_000_000) }
 

@@ -8,6 +8,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case unsupportedSchema = "unsupported_schema"
     case adapterNotFound = "adapter_not_found"
     case adapterInvalid = "adapter_invalid"
+    /// The request names an adapter but this backend (OS, model) cannot load adapters at all.
+    case adapterUnsupported = "adapter_unsupported"
     case modelUnavailable = "model_unavailable"
     case modelHashMismatch = "model_hash_mismatch"
     case contextOverflow = "context_overflow"
@@ -66,10 +68,13 @@ public struct AdapterRef: Equatable, Sendable {
     public enum Format: String, Sendable { case ggufLora = "gguf-lora", fmadapter }
     public var path: String
     public var format: Format
+    /// The adapter's content digest (see `AdapterDigest`), when the caller knows it: the cache key.
+    public var sha256: String?
 
-    public init(path: String, format: Format) {
+    public init(path: String, format: Format, sha256: String? = nil) {
         self.path = path
         self.format = format
+        self.sha256 = sha256
     }
 }
 
@@ -134,11 +139,23 @@ public struct BackendInfo: Equatable, Sendable {
     public var adapterSignature: String?
     public var available: Bool?
     public var reason: String?
+    /// The model variant the OS names (macOS 27: `SystemLanguageModel.Variant.displayName`, e.g. "AFM 3 Core").
+    public var modelVariant: String?
+    /// The base model's signature where the OS gives one (see native/README.md).
+    public var baseModelSignature: String?
+    /// The model's context window in tokens (macOS 26.4+: `SystemLanguageModel.contextSize`).
+    public var contextTokens: Int?
+    /// Whether this backend can load adapters here; nil when unknown.
+    public var adaptersSupported: Bool?
+    /// Adapters loaded by this runner process so far.
+    public var adapterLoads: Int?
     /// The schema dialect's name (an entry of protocol/schema-dialects.json); nil when unknown.
     public var dialect: String?
 
     public init(name: String, model: String?, modelVersion: String?, osBuild: String?,
-                adapterSignature: String? = nil, available: Bool?, reason: String? = nil, dialect: String? = nil) {
+                adapterSignature: String? = nil, available: Bool?, reason: String? = nil,
+                modelVariant: String? = nil, baseModelSignature: String? = nil, contextTokens: Int? = nil,
+                adaptersSupported: Bool? = nil, adapterLoads: Int? = nil, dialect: String? = nil) {
         self.name = name
         self.model = model
         self.modelVersion = modelVersion
@@ -146,6 +163,11 @@ public struct BackendInfo: Equatable, Sendable {
         self.adapterSignature = adapterSignature
         self.available = available
         self.reason = reason
+        self.modelVariant = modelVariant
+        self.baseModelSignature = baseModelSignature
+        self.contextTokens = contextTokens
+        self.adaptersSupported = adaptersSupported
+        self.adapterLoads = adapterLoads
         self.dialect = dialect
     }
 
@@ -153,7 +175,12 @@ public struct BackendInfo: Equatable, Sendable {
         [
             "name": .string(name), "model": model.json, "model_version": modelVersion.json,
             "os_build": osBuild.json, "adapter_signature": adapterSignature.json,
-            "available": available.map(JSONValue.bool) ?? .null, "reason": reason.json, "dialect": dialect.json,
+            "available": available.map(JSONValue.bool) ?? .null, "reason": reason.json,
+            "model_variant": modelVariant.json, "base_model_signature": baseModelSignature.json,
+            "context_tokens": contextTokens.map { .int(Int64($0)) } ?? .null,
+            "adapters_supported": adaptersSupported.map(JSONValue.bool) ?? .null,
+            "adapter_loads": adapterLoads.map { .int(Int64($0)) } ?? .null,
+            "dialect": dialect.json,
         ]
     }
 }

@@ -116,14 +116,22 @@ public enum RequestDecoder {
     }
 
     static func adapter(_ value: JSONValue) throws(RunnerError) -> AdapterRef {
-        let object = try fields(value, "adapter", allowed: ["path", "format"])
+        let object = try fields(value, "adapter", allowed: ["path", "format", "sha256"])
         guard let path = object["path"]?.stringValue, !path.isEmpty else {
             throw bad("adapter.path must be a non-empty string")
         }
         guard let name = object["format"]?.stringValue, let format = AdapterRef.Format(rawValue: name) else {
             throw bad("adapter.format must be \"fmadapter\" or \"gguf-lora\"")
         }
-        return AdapterRef(path: path, format: format)
+        var sha256: String?
+        if let digest = nonNull(object["sha256"]) {
+            guard let hex = digest.stringValue, hex.utf8.count == 64,
+                  hex.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+                throw bad("adapter.sha256 must be 64 lowercase hex digits, got \(digest.jsonText)")
+            }
+            sha256 = hex
+        }
+        return AdapterRef(path: path, format: format, sha256: sha256)
     }
 
     static func output(_ value: JSONValue) throws(RunnerError) -> OutputSpec {

@@ -36,8 +36,24 @@ public struct RequestHandler: Sendable {
             return (probe(request.id, info, started), true)
         case .generate:
             if info.available == false { return (probe(request.id, info, started), true) }
+            if let adapter = request.adapter, info.adaptersSupported == false {
+                let error = Self.adapterUnsupported(adapter, info)
+                log("request \(request.id): \(error)")
+                return (.failure(request.id, error, backend: info, latencyMs: elapsedMs(since: started)), true)
+            }
             return (await generate(request, info, started), true)
         }
+    }
+
+    /// The one message for an adapter request on a backend that cannot load adapters at all.
+    static func adapterUnsupported(_ adapter: AdapterRef, _ info: BackendInfo) -> RunnerError {
+        let model = [info.model, info.modelVariant].compactMap { $0 }.joined(separator: " ")
+        let build = info.osBuild.map { " on OS build \($0)" } ?? ""
+        return RunnerError(.adapterUnsupported,
+            "the \(info.name) backend (\(model.isEmpty ? "unknown model" : model))\(build) cannot load adapters, "
+            + "so the \(adapter.format.rawValue) adapter \(adapter.path) was not used and nothing was generated. "
+            + "Run an adapter-free pipeline here, or run adapter experiments on a system whose probe reports "
+            + "adapters_supported: true")
     }
 
     private func probe(_ id: String, _ info: BackendInfo, _ started: DispatchTime) -> Response {

@@ -1,7 +1,8 @@
 #if canImport(FoundationModels)
 // The FoundationModels backend. Compiled only with the macOS 26+ SDK; on Linux this file is empty.
-// API spellings follow docs/notes (SystemLanguageModel, LanguageModelSession, GenerationOptions,
-// GenerationSchema decoded from JSON, SystemLanguageModel.Adapter(fileURL:)); not compiled on Linux.
+// API spellings follow Apple's documentation (SystemLanguageModel, LanguageModelSession, GenerationOptions,
+// GenerationSchema decoded from JSON, SystemLanguageModel.Adapter(fileURL:)); what differs between the
+// 26 and 27 SDKs lives in AppleModelFacts.swift. Not compiled here (Linux): see native/README.md.
 import FMRunnerCore
 import Foundation
 import FoundationModels
@@ -10,15 +11,23 @@ import FoundationModels
 final class AppleBackend: GenerationBackend, @unchecked Sendable {
     static let modelName = "SystemLanguageModel.default"
 
-    /// One model per loaded adapter (keyed by path + file stamps); each adapter is loaded once.
+    /// One model per loaded adapter, keyed by the adapter's content digest: each adapter is loaded once
+    /// per process however many paths (worktrees) it is used from; `loads` is probe's adapter_loads.
     private let adapterModels = AdapterCache<SystemLanguageModel>(capacity: 4)
+    /// Asked once: the OS lists the compatible adapter identifiers from its installed model.
+    private let signature = AppleModelFacts.baseModelSignaturePrefix()
 
     func info() async -> BackendInfo {
-        let (available, reason) = Self.describe(SystemLanguageModel.default.availability)
-        // No public API names the system model's version; the OS build identifies it (model versions
-        // change with OS releases), so model_version stays null rather than guessed.
+        let model = SystemLanguageModel.default
+        let (available, reason) = Self.describe(model.availability)
+        // No public API names the system model's version; the variant (27) and the OS build identify it
+        // (model versions change with OS releases), so model_version stays null rather than guessed.
         return BackendInfo(name: "apple", model: Self.modelName, modelVersion: nil, osBuild: OSInfo.build,
-                           available: available, reason: reason, dialect: SchemaDialect.apple.name)
+                           available: available, reason: reason,
+                           modelVariant: AppleModelFacts.variant(of: model), baseModelSignature: signature,
+                           contextTokens: available ? AppleModelFacts.contextTokens(of: model) : nil,
+                           adaptersSupported: AppleModelFacts.adaptersSupported,
+                           adapterLoads: adapterModels.loads, dialect: SchemaDialect.apple.name)
     }
 
     func generate(_ request: Request) async throws -> Generation {
@@ -41,10 +50,12 @@ final class AppleBackend: GenerationBackend, @unchecked Sendable {
                 guard let json = try? JSONValue.parse(jsonText) else {
                     throw RunnerError(.decodingFailure, "the structured answer is not JSON: \(jsonText.prefix(200))")
                 }
-                return Generation(text: jsonText, json: json, usage: nil, adapterSignature: adapter?.signature)
+                let usage = await AppleModelFacts.usage(of: response, model: model, request: request, answer: jsonText)
+                return Generation(text: jsonText, json: json, usage: usage, adapterSignature: adapter?.signature)
             }
             let response = try await session.respond(to: prompt, options: options)
-            return Generation(text: response.content, usage: nil, adapterSignature: adapter?.signature)
+            let usage = await AppleModelFacts.usage(of: response, model: model, request: request, answer: response.content)
+            return Generation(text: response.content, usage: usage, adapterSignature: adapter?.signature)
         } catch let error as RunnerError {
             throw error
         } catch let error as LanguageModelSession.GenerationError {
@@ -90,8 +101,8 @@ final class AppleBackend: GenerationBackend, @unchecked Sendable {
         case .topP(let p):
             sampling = .random(probabilityThreshold: p, seed: plan.seed)
         }
-        return GenerationOptions(sampling: sampling, temperature: plan.temperature,
-                                 maximumResponseTokens: request.maxOutputTokens)
+        return AppleModelFacts.options(sampling: sampling, temperature: plan.temperature,
+                                       maximumResponseTokens: request.maxOutputTokens)
     }
 
     static func generationSchema(from schema: JSONObject) throws -> GenerationSchema {

@@ -39,8 +39,13 @@ dup2(STDERR_FILENO, STDOUT_FILENO)
 let writer = LineWriter(handle: FileHandle(fileDescriptor: protocolFD, closeOnDealloc: false))
 
 let backend: any GenerationBackend = options.backend == .mock
-    ? MockBackend(delayMs: options.delayMs)
+    ? MockBackend(delayMs: options.delayMs, adaptersSupported: mockAdaptersSupported())
     : makeAppleBackend()
+/// FM_RUNNER_MOCK_ADAPTERS=unsupported makes the mock answer like an OS without adapter support.
+func mockAdaptersSupported() -> Bool {
+    ProcessInfo.processInfo.environment["FM_RUNNER_MOCK_ADAPTERS"] != "unsupported"
+}
+
 let handler = RequestHandler(backend: backend, log: { logToStderr($0) })
 
 switch options.command {

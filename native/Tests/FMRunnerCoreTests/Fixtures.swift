@@ -30,6 +30,13 @@ func makeAdapter(metadata: String?) throws -> String {
     return dir.path
 }
 
+/// A temporary .fmadapter directory with metadata.json and adapter_weights.bin of the given contents.
+func makeAdapter(signature: String = "9799725ff8e851184037110b422d891ad3b92ec1", weights: String) throws -> String {
+    let path = try makeAdapter(metadata: #"{"adapterIdentifier":"fmadapter-x-9799725","baseModelSignature":"\#(signature)"}"#)
+    try Data(weights.utf8).write(to: URL(fileURLWithPath: path).appendingPathComponent("adapter_weights.bin"))
+    return path
+}
+
 /// The response line parsed back into an object.
 func parsedLine(_ response: Response) throws -> JSONObject {
     guard let object = try JSONValue.parse(response.line).objectValue else { throw RunnerError(.internal, "not an object") }
@@ -37,7 +44,9 @@ func parsedLine(_ response: Response) throws -> JSONObject {
 }
 
 let responseKeys: Set<String> = ["id", "ok", "text", "json", "usage", "timing", "backend", "error"]
-let backendKeys: Set<String> = ["name", "model", "model_version", "os_build", "adapter_signature", "available", "reason", "dialect"]
+let backendKeys: Set<String> = ["name", "model", "model_version", "os_build", "adapter_signature", "available", "reason",
+                                 "model_variant", "base_model_signature", "context_tokens", "adapters_supported",
+                                 "adapter_loads", "dialect"]
 
 /// A backend whose generate throws a non-protocol error, for the `internal` mapping.
 struct FailingBackend: GenerationBackend {

@@ -60,6 +60,7 @@ final class MappingTests: XCTestCase {
         _ = get("c")  // evicts b
         XCTAssertEqual(cache.keys, ["a", "c"])
         XCTAssertEqual(loads, 3)
+        XCTAssertEqual(cache.loads, 3)
     }
 
     func testAdapterCacheKeyChangesWhenTheAdapterIsRewritten() throws {
@@ -68,6 +69,7 @@ final class MappingTests: XCTestCase {
         let first = try AdapterResolver.resolve(ref)
         try Data(#"{"baseModelSignature":"s2","more":true}"#.utf8).write(to: URL(fileURLWithPath: path + "/metadata.json"))
         let second = try AdapterResolver.resolve(ref)
+        XCTAssertEqual(second.cacheKey, try AdapterDigest.digest(of: path), "the key is the content digest")
         XCTAssertNotEqual(first.cacheKey, second.cacheKey)
         XCTAssertEqual(second.signature, "s2")
     }
