@@ -8,7 +8,10 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
   abandoned as `crashed` ("stopped by signal in step X"), whatever it produced is kept under
   refs/experiments/NNNN. From `commit` on, the few fast remaining steps always finish.
 - With no incumbent under the current ruler, the iteration measures the research tip as a
-  `baseline` experiment (full gate, kept) and the judge's noise floor, instead of running an agent.
+  `baseline` experiment (full gate, kept) instead of running an agent.
+- `decide` uses only official verdicts (never the agent's), confirms a keep on fresh draws
+  (`keep.decide_confirmed`, the re-judging service), and on every new incumbent (the baseline too)
+  re-measures the noise floor and scores the sealed holdout (`holdout.judge_holdout`).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from pathlib import Path
 from loop.daemon import experiments, guard
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
 from loop.daemon.gitrecord import commit_message
-from loop.daemon.keep import make_policy, scores_from_outcomes
-from loop.daemon.noise import measure_noise_floor
+from loop.daemon.holdout import judge_holdout
+from loop.daemon.keep import decide_confirmed, make_policy, scores_from_outcomes
+from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
+from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
 from loop.db.models import utcnow
 
@@ -188,8 +193,6 @@ class Iteration:
             report, leaks = self._score("full")
             if leaks:
                 return Verdict("invalid", guard.describe(leaks), "full", report, report.summary.quality)
-            if experiments.noise_floor(self.config, self.rid) is None:
-                measure_noise_floor(self.res, report, self.number)
             return Verdict("kept", f"baseline: first full-gate measurement under ruler {self.rid[:12]}", "full",
                            report, report.summary.quality)
         dev, leaks = self._score("dev")
@@ -208,16 +211,40 @@ class Iteration:
         return Verdict("pending", "", "full", full, full.summary.quality, full.summary.quality - self.incumbent.quality)
 
     def decide(self, verdict: Verdict) -> Verdict:
-        if verdict.status != "pending":
-            return verdict
-        floor = experiments.noise_floor(self.config, self.rid)
-        if floor is None:
-            log.warning("no noise floor stored for ruler %s: using 0", self.rid[:12])
-        policy = make_policy(self.config, floor or 0.0, seed=self.number)
-        decision = policy.decide(scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores)
+        if verdict.status == "pending":
+            self.keep_decision(verdict)
+        if verdict.status == "kept":
+            self.on_new_incumbent(verdict)
+        return verdict
+
+    def keep_decision(self, verdict: Verdict) -> None:
+        """The keep rule on the official scores, confirmed on fresh draws; both rounds recorded."""
+        rejudger = Rejudger(self.config, self.res.judge)
+        floor = incumbent_noise_floor(rejudger, self.rid, self.incumbent.number, self.incumbent.evaluation_id)
+        policy = make_policy(self.config, floor, seed=self.number)
+        confirm_policy = make_policy(self.config, floor, seed=self.number + 1_000_003)
+        decision = decide_confirmed(
+            policy, scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores,
+            lambda: rejudger.confirm_round(verdict.report, self.incumbent.evaluation_id, self.incumbent.number,
+                                           self.number),
+            noise_floor=floor, confidence=self.config.keep_confidence, confirm_policy=confirm_policy)
+        experiments.update(self.config, self.number, decision=decision.model_dump(mode="json"))
         verdict.status = "kept" if decision.keep else "discarded"
         verdict.reason = decision.reason
-        return verdict
+
+    def on_new_incumbent(self, verdict: Verdict) -> None:
+        """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
+        from loop.model_line import ModelIdentity
+
+        identity = ModelIdentity.of(verdict.report.backend)
+        experiments.update(self.config, self.number, model_line=identity.line_key(),
+                           model_identity=identity.model_dump())
+        floor = measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report, self.number)
+        holdout = self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
+                                    experiment_number=self.number)
+        judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
+                      model_line=identity.line_key(), previous=None if self.baseline else self.incumbent.number,
+                      noise_floor=floor, is_baseline=self.baseline)
 
     # --- the end --------------------------------------------------------------------------------
     def finish(self, verdict: Verdict, outcome: AgentOutcome) -> IterationResult:

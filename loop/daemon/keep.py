@@ -12,16 +12,22 @@ are left out of the paired comparison.
   same scores always give the same decision.
 - `GreedyPolicy`: keep any mean improvement above the noise floor (no significance test).
 
-The noise floor is measured per ruler by judging the incumbent twice with the caches bypassed
-(`noise_floor_from`): the standard error of the mean per-case difference between the two runs.
-A deterministic judge gives 0.
+The noise floor is measured on each new incumbent (per ruler id and model line) by judging its
+outputs twice with the caches bypassed (`noise_floor_from`): the standard error of the mean
+per-case difference between the two runs. A deterministic judge gives 0.
+
+The decision procedure (`decide_confirmed`): the keep rule on the official full-gate scores
+(verdicts the agent never saw); a candidate that passes is CONFIRMED before it is kept: candidate
+and incumbent outputs are judged again with fresh draws and the same rule must pass on those too.
+Both rounds are returned (`KeepDecision`) and recorded. The confirmation re-judges the same
+outputs, so it removes judge-draw luck, not case-sampling luck (the holdout speaks to the latter).
 """
 
 from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Iterable, Mapping, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 from pydantic import BaseModel
@@ -149,3 +155,38 @@ def make_policy(config, noise_floor: float, seed: int = 0) -> KeepPolicy:
     if config.keep_policy == "greedy":
         return GreedyPolicy(noise_floor)
     return PairedBootstrapPolicy(config.bootstrap_samples, config.keep_confidence, noise_floor, seed)
+
+
+class KeepDecision(BaseModel):
+    """Both rounds of one keep decision: `first` on the official scores, `confirm` on fresh draws (None
+    when the first round already said no, so no confirmation was run)."""
+
+    keep: bool
+    reason: str
+    first: Decision
+    confirm: Decision | None = None
+    noise_floor: float
+    confidence: float
+    confirm_evaluations: list[int] = []  # the two `confirm` evaluations (candidate, incumbent)
+
+
+ConfirmRound = Callable[[], tuple[Mapping[str, float], Mapping[str, float], list[int]]]
+"""Fresh draws: () -> (candidate scores, incumbent scores, ids of the evaluations recorded for them)."""
+
+
+def decide_confirmed(policy: KeepPolicy, candidate: Mapping[str, float], incumbent: Mapping[str, float],
+                     confirm: ConfirmRound, *, noise_floor: float, confidence: float,
+                     confirm_policy: KeepPolicy | None = None) -> KeepDecision:
+    """The keep rule, then (only when it passes) the same rule on a confirmation round of fresh draws."""
+    first = policy.decide(candidate, incumbent)
+    figures = dict(noise_floor=noise_floor, confidence=confidence)
+    if not first.keep:
+        return KeepDecision(keep=False, reason=first.reason, first=first, **figures)
+    fresh_candidate, fresh_incumbent, evaluation_ids = confirm()
+    second = (confirm_policy or policy).decide(fresh_candidate, fresh_incumbent)
+    if second.keep:
+        reason = f"{first.reason}; confirmed on fresh draws: {second.reason}"
+    else:
+        reason = f"not confirmed on fresh draws ({second.reason}); first round: {first.reason}"
+    return KeepDecision(keep=second.keep, reason=reason, first=first, confirm=second,
+                        confirm_evaluations=evaluation_ids, **figures)
