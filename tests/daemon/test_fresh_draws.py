@@ -1,0 +1,173 @@
+"""Decisions on fresh draws, against the scripted Anthropic-compatible server as the official judge.
+
+The pipeline is a fake session (deterministic answers: `BASE: <task>` for the stock workspace,
+`VARIANT: <task>` once the agent dropped `variant.txt` into it), so every judging difference comes
+from the judge's draws, which the scripted server decides:
+
+- `first_draw_lucky`: the FIRST time it judges a variant answer (per case and prompt) it is generous
+  (score 1.0), every later draw is fair (0.5, the same as the stock answers): a noisy judge whose luck
+  does not repeat;
+- `better_but_overfit`: variants are genuinely better on the 30 ruler cases (always 1.0) and worse on
+  the sealed holdout (0.0).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from loop.daemon.agents.base import AgentContext, AgentOutcome
+from loop.daemon.resources import Resources
+from loop.daemon.runloop import Daemon, RunOptions
+from loop.db.models import CaseResult, Evaluation, Experiment
+from loop.db.session import session_scope
+from loop.ruler_files import load_cases
+from loop.runners.replay_server import generic_answer
+from loop.sandbox.session import PipelineResult
+from loop.schemas import Answer
+from loop.testing.anthropic_server import ScriptedAnthropicServer, text_reply
+
+TITLE = re.compile(r"Title: (VARIANT|BASE): (.+)")
+
+
+class FakeSession:
+    """Stands in for the sandboxed pipeline: the answer depends only on the workspace's variant marker."""
+
+    def __init__(self, workspace):
+        self.variant = (Path(workspace) / "variant.txt").exists()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def run_case(self, task):
+        answer = generic_answer(task)
+        answer["title"] = f"{'VARIANT' if self.variant else 'BASE'}: {task}"
+        return PipelineResult(answer=Answer(**answer), error=None, trace=[], deterministic=True, model_calls=1,
+                              latency_ms=1.0)
+
+
+class ScriptedJudge:
+    """The handler of the scripted server: rubric and verdict replies by a `grade(kind, task, draw)` rule."""
+
+    def __init__(self, grade):
+        self.grade, self.draws, self.lock = grade, Counter(), threading.Lock()
+
+    def __call__(self, body: dict):
+        user = body["messages"][0]["content"]
+        rubric = "dims" in json.dumps(body["output_config"]["format"]["schema"])
+        found = TITLE.search(user)
+        kind, task = (found.group(1), found.group(2).strip()) if found else ("BASE", "?")
+        with self.lock:
+            self.draws[(rubric, kind, task)] += 1
+            draw = self.draws[(rubric, kind, task)]
+        level = self.grade(kind, task, draw)  # "good" | "fair" | "bad"
+        dims = {"good": 5, "fair": 3, "bad": 1}[level]
+        # rubric: set A is the candidate; verdict-only: set A is the gold
+        pick = {"good": "A" if rubric else "B", "fair": "tie", "bad": "B" if rubric else "A"}[level]
+        reply = {"reasoning": "scripted", "verdict": pick}
+        if rubric:
+            reply.update(dims=dict.fromkeys(("atomicity", "specificity", "coverage", "naturalness",
+                                             "non_redundancy"), dims), failure_notes="scripted notes")
+        return text_reply(json.dumps(reply))
+
+
+def first_draw_lucky(kind, task, draw):
+    return "good" if kind == "VARIANT" and draw == 1 else "fair"
+
+
+class VariantAgent:
+    """Drops the variant marker; optionally scores it with the daemon's `evaluate` service first."""
+
+    name = "scripted"
+
+    def __init__(self, evaluate_gate: str | None = None):
+        self.evaluate_gate, self.seen = evaluate_gate, None
+
+    def run(self, ctx: AgentContext) -> AgentOutcome:
+        (ctx.workspace / "variant.txt").write_text("use the variant answers\n")
+        if self.evaluate_gate:
+            self.seen = ctx.services.evaluate(self.evaluate_gate)
+        ctx.services.record_hypothesis("scripted: the variant answers", "drop variant.txt", "inference")
+        return AgentOutcome(hypothesis="scripted: the variant answers", cost_usd=0.0, turns=1)
+
+
+def run_night(repo: Path, h, grade, agent, **config):
+    with ScriptedAnthropicServer(ScriptedJudge(grade)) as server:
+        cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
+                           judge_max_retries=0, **config)
+        resources = Resources(cfg, session_factory=FakeSession)
+        Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=agent,
+               resources=resources).run()
+    return cfg
+
+
+def evaluations(config, number: int) -> list[Evaluation]:
+    with session_scope(config) as db:
+        return list(db.scalars(select(Evaluation).where(Evaluation.experiment_number == number)
+                               .order_by(Evaluation.id)))
+
+
+def verdicts(config, evaluation_id: int) -> dict[str, str]:
+    with session_scope(config) as db:
+        return {r.case_id: r.verdict for r in db.scalars(select(CaseResult).where(
+            CaseResult.evaluation_id == evaluation_id))}
+
+
+def test_verdicts_made_while_the_agent_worked_are_never_reused_by_the_decision(research_repo, h):
+    agent = VariantAgent(evaluate_gate="full")
+    config = run_night(research_repo, h, first_draw_lucky, agent)
+    assert agent.seen["quality"] == 1.0  # the agent's own (lucky) draws
+    evals = evaluations(config, 1)
+    mine = [e for e in evals if e.kind == "agent"]
+    official = [e for e in evals if e.kind == "official"]
+    assert len(mine) == 1 and mine[0].quality == 1.0
+    assert [e.gate for e in official] == ["dev", "full"]
+    agent_verdicts = verdicts(config, mine[0].id)
+    for ev in official:
+        assert ev.quality == pytest.approx(0.5) and ev.judge_calls > 0
+        got = verdicts(config, ev.id)
+        assert got and all(got[c] == "tie" and agent_verdicts[c] == "candidate" for c in got)
+    row = h.rows(config)[1]
+    assert row.status == "discarded" and "not beyond the noise" in row.reason
+    assert row.decision["first"]["keep"] is False and row.decision["confirm"] is None
+    assert row.holdout_quality is None  # only new bests meet the holdout
+
+
+def test_the_confirmation_round_rejects_a_lucky_first_round(research_repo, h):
+    config = run_night(research_repo, h, first_draw_lucky, VariantAgent())
+    row = h.rows(config)[1]
+    assert row.status == "discarded", row.reason
+    assert row.reason.startswith("not confirmed on fresh draws")
+    first, confirm = row.decision["first"], row.decision["confirm"]
+    assert first["keep"] is True and first["delta"] == pytest.approx(0.5)  # the lucky round
+    assert confirm["keep"] is False and confirm["delta"] == pytest.approx(0.0)  # fresh draws: no gain
+    rounds = [e for e in evaluations(config, 1) if e.kind == "confirm"]
+    assert sorted(e.subject_experiment for e in rounds) == [0, 1]
+    assert sorted(e.id for e in rounds) == sorted(row.decision["confirm_evaluations"])
+    assert all(e.quality == pytest.approx(0.5) for e in rounds)
+    official_full = [e for e in evaluations(config, 1) if e.kind == "official" and e.gate == "full"]
+    assert official_full[0].quality == pytest.approx(1.0)  # both rounds are in the record
+    assert "Experiment: 0001" not in h.git(research_repo, "log", "--format=%B", "research")
+
+
+def test_the_noise_floor_is_measured_on_each_new_incumbent_by_model_line(research_repo, h):
+    from loop.daemon.noise import stored_noise_floor
+
+    always_good = lambda kind, task, draw: "good" if kind == "VARIANT" else "fair"  # noqa: E731
+    config = run_night(research_repo, h, always_good, VariantAgent())
+    rows = h.rows(config)
+    assert rows[1].status == "kept", rows[1].reason
+    assert rows[1].decision["confirm"]["keep"] is True
+    for number in (0, 1):
+        assert stored_noise_floor(config, rows[number].ruler_id, rows[number].model_line, number) == 0.0
+        assert [e.kind for e in evaluations(config, number)].count("noise") == 1
+    assert stored_noise_floor(config, rows[1].ruler_id, "another-line", 1) is None
