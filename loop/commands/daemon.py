@@ -111,11 +111,21 @@ def log_command(
                   f"Δ {t.get('Delta', '—'):>8}  {sha[:8]}  {escape(subject)}", highlight=False)
 
 
-def show_command(number: int = typer.Argument(..., help="Experiment number."), repo: Path = REPO) -> None:
+def show_command(number: int = typer.Argument(..., help="Experiment number."),
+                 as_json: bool = typer.Option(False, "--json", help="The record as JSON (holdout, Goodhart gap, rounds)."),
+                 repo: Path = REPO) -> None:
     """One experiment: hypothesis, method, result, per-case table, diff."""
-    from loop.daemon.show import render_experiment
+    from loop.daemon.show import experiment_json, render_experiment
 
     config = config_or_exit(repo)
+    if as_json:
+        import json
+
+        record = experiment_json(config, number)
+        if record is None:
+            fail(f"no experiment {number} in the record")
+        print(json.dumps(record, indent=2, default=str))
+        return
     if not render_experiment(config, number, out):
         fail(f"no experiment {number} in the record")
 

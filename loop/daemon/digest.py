@@ -3,6 +3,10 @@
 `since` defaults to 24 hours ago; a naive `since` is local time (the record itself is UTC). "Best at start" is the best kept quality recorded before `since`
 under the same ruler as the best now; scores under different rulers are never compared, and the
 digest says so when the night spans more than one ruler.
+
+Every new best carries the sealed holdout's verdict (holdout quality, Goodhart gap and drift) and is
+flagged "suspected overfit" when the holdout check says so (`loop.daemon.holdout`); the "Decisions"
+section says how many keep tests the night ran and how many false keeps its null would expect.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from sqlalchemy import select
 
 from loop.config import Config
 from loop.db.models import Event, Experiment, TrainingRequest
+from loop.daemon.keep import multiplicity
 from loop.db.session import session_scope
 from loop.schemas import DIMENSIONS
 
@@ -63,6 +68,7 @@ def digest(config: Config, since: datetime | None = None) -> str:
              f"{since.isoformat(timespec='minutes')} → {now.isoformat(timespec='minutes')}", ""]
     lines += _summary(night, before, everything)
     lines += _experiments_section(night)
+    lines += _decisions_section(night, config.keep_confidence)
     lines += _failures_section(night)
     lines += _requests_section(open_requests)
     lines += _spend_section(night)
@@ -104,11 +110,26 @@ def _experiments_section(night: list[Experiment]) -> list[str]:
     lines = ["## New bests", ""]
     if not bests:
         return lines + ["None tonight.", ""]
-    lines += ["| # | quality | delta | gate | lever | hypothesis |", "|---|---|---|---|---|---|"]
+    lines += ["| # | quality | delta | holdout | Goodhart gap | drift | gate | lever | hypothesis |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for e in bests:
-        lines.append(f"| {e.number:04d} | {_q(e.quality)} | {_signed(e.delta)} | {e.gate or '–'} | {e.lever} "
+        flag = " **suspected overfit**" if (e.holdout_check or {}).get("suspected_overfit") else ""
+        lines.append(f"| {e.number:04d} | {_q(e.quality)} | {_signed(e.delta)} | {_q(e.holdout_quality)}{flag} | "
+                     f"{_signed(e.goodhart_gap)} | {_signed(e.goodhart_drift)} | {e.gate or '–'} | {e.lever} "
                      f"| {_short(e.hypothesis)} |")
+    for e in bests:
+        if (e.holdout_check or {}).get("suspected_overfit"):
+            lines.append(f"\n- **Suspected overfit** in {e.number:04d}: {_short(e.holdout_check.get('reason'), 300)}")
     return lines + [""]
+
+
+def _decisions_section(night: list[Experiment], confidence: float) -> list[str]:
+    m = multiplicity((e.decision for e in night), confidence)
+    return ["## Decisions", "", f"- Keep tests run: **{m.keep_tests}**; false keeps expected under the null at "
+            f"{m.confidence:.1%} confidence: **{m.expected_false_keeps:.3f}** (the keep rule's own rate; the "
+            f"confirmation round removes judge-draw luck, not case-sampling luck)",
+            f"- Confirmation rounds on fresh draws: {m.confirmations} ({m.rejected_by_confirmation} rejected a "
+            f"lucky first round); kept: {m.kept}", ""]
 
 
 def _failures_section(night: list[Experiment]) -> list[str]:

@@ -190,3 +190,25 @@ def decide_confirmed(policy: KeepPolicy, candidate: Mapping[str, float], incumbe
         reason = f"not confirmed on fresh draws ({second.reason}); first round: {first.reason}"
     return KeepDecision(keep=second.keep, reason=reason, first=first, confirm=second,
                         confirm_evaluations=evaluation_ids, **figures)
+
+
+class Multiplicity(BaseModel):
+    """How many keep tests a night ran and how many false keeps its null would expect."""
+
+    keep_tests: int  # experiments that reached the keep rule (first round)
+    confirmations: int  # of which passed it and were re-judged on fresh draws
+    rejected_by_confirmation: int
+    kept: int
+    confidence: float
+    expected_false_keeps: float  # sum of (1 - confidence) over the tests: the keep rule's own rate under the null
+
+
+def multiplicity(decisions: Iterable[Mapping | None], confidence: float) -> Multiplicity:
+    """From stored `Experiment.decision` values (a `KeepDecision` dump, None where no test ran); each test
+    counts at the confidence it was run at (`confidence` for a record that does not say)."""
+    done = [d for d in decisions if d]
+    confirmed = [d for d in done if d.get("confirm")]
+    return Multiplicity(keep_tests=len(done), confirmations=len(confirmed),
+                        rejected_by_confirmation=sum(1 for d in confirmed if not d["confirm"]["keep"]),
+                        kept=sum(1 for d in done if d.get("keep")), confidence=confidence,
+                        expected_false_keeps=round(sum(1 - d.get("confidence", confidence) for d in done), 4))

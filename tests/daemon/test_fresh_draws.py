@@ -171,3 +171,59 @@ def test_the_noise_floor_is_measured_on_each_new_incumbent_by_model_line(researc
         assert stored_noise_floor(config, rows[number].ruler_id, rows[number].model_line, number) == 0.0
         assert [e.kind for e in evaluations(config, number)].count("noise") == 1
     assert stored_noise_floor(config, rows[1].ruler_id, "another-line", 1) is None
+
+
+
+def test_the_baseline_and_a_kept_experiment_carry_the_holdout_and_the_goodhart_gap(research_repo, h):
+    import urllib.request
+
+    from loop.daemon.digest import digest
+    from loop.dashboard.app import create_app
+    from loop.dashboard.server import BackgroundServer, allowed_hosts
+
+    holdout_tasks = {c.task for c in load_cases(research_repo / "ruler" / "holdout.jsonl")}
+
+    def better_but_overfit(kind, task, draw):
+        if kind != "VARIANT":
+            return "fair"
+        return "bad" if task in holdout_tasks else "good"
+
+    config = run_night(research_repo, h, better_but_overfit, VariantAgent())
+    rows = h.rows(config)
+    base, kept = rows[0], rows[1]
+    assert kept.status == "kept", kept.reason
+    # the record: ruler 0.5 / holdout 0.5 for the stock pipeline, ruler 1.0 / holdout 0.0 for the variant
+    assert (base.holdout_quality, base.goodhart_gap, base.goodhart_drift) == pytest.approx((0.5, 0.0, 0.0))
+    assert (kept.holdout_quality, kept.goodhart_gap, kept.goodhart_drift) == pytest.approx((0.0, 1.0, 1.0))
+    assert base.holdout_check["suspected_overfit"] is False
+    assert kept.holdout_check["suspected_overfit"] is True and "holdout fell" in kept.holdout_check["reason"]
+    holdouts = [e for e in evaluations(config, 1) if e.kind == "holdout"]
+    assert len(holdouts) == 1 and holdouts[0].gate == "holdout" and len(verdicts(config, holdouts[0].id)) == 20
+    # show --json
+    shown = h.cli(research_repo, "show", "1", "--json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    assert record["holdout"]["quality"] == pytest.approx(0.0)
+    assert record["goodhart_gap"] == pytest.approx(1.0) and record["goodhart_drift"] == pytest.approx(1.0)
+    assert record["suspected_overfit"] is True and record["decision"]["confirm"]["keep"] is True
+    assert json.loads(h.cli(research_repo, "show", "0", "--json").stdout)["goodhart_gap"] == pytest.approx(0.0)
+    # the dashboard's data
+    server = BackgroundServer(create_app(config.db_url, config.ruler_dir,
+                                         allowed_hosts=allowed_hosts("127.0.0.1"))).start()
+    try:
+        with urllib.request.urlopen(server.url + "/api/data", timeout=30) as response:
+            data = json.loads(response.read())
+    finally:
+        server.stop()
+    points = data["points"]
+    at = {n: i for i, n in enumerate(points["number"])}
+    assert points["holdout_quality"][at[0]] == pytest.approx(0.5) and points["holdout_quality"][at[1]] == 0.0
+    assert points["goodhart_gap"][at[1]] == pytest.approx(1.0) and points["goodhart_drift"][at[1]] == pytest.approx(1.0)
+    assert points["suspected_overfit"][at[1]] and not points["suspected_overfit"][at[0]]
+    assert data["decisions"]["keep_tests"] == 1 and data["decisions"]["expected_false_keeps"] == pytest.approx(0.025)
+    # the digest
+    text = digest(config)
+    assert "| 0001 | 1.000 | +0.500 | 0.000 **suspected overfit** | +1.000 | +1.000 |" in text, text
+    assert "| 0000 | 0.500 | – | 0.500 | +0.000 | +0.000 |" in text
+    assert "**Suspected overfit** in 0001: holdout fell from 0.5000" in text
+    assert "Keep tests run: **1**; false keeps expected under the null at 97.5% confidence: **0.025**" in text
