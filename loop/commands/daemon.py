@@ -91,6 +91,11 @@ def status_command(repo: Path = REPO) -> None:
     else:
         out.print("best: none yet")
     out.print("experiments: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"), highlight=False)
+    from loop.daemon.lines import latest_change
+
+    change = latest_change(config)
+    if change:
+        out.print(f"model line: {escape(change)}", highlight=False)
 
 
 def log_command(

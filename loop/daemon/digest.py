@@ -46,10 +46,18 @@ def _short(text: str | None, limit: int = 90) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _best(experiments: list[Experiment], ruler_id: str | None = None) -> Experiment | None:
+def _best(experiments: list[Experiment], ruler_id: str | None = None, model_line: str | None = None,
+          any_line: bool = True) -> Experiment | None:
     kept = [e for e in experiments if e.status == "kept" and e.quality is not None
-            and (ruler_id is None or e.ruler_id == ruler_id)]
+            and (ruler_id is None or e.ruler_id == ruler_id) and (any_line or e.model_line == model_line)]
     return max(kept, key=lambda e: (e.quality, e.number), default=None)
+
+
+def _current_best(everything: list[Experiment]) -> Experiment | None:
+    """The best inside the (ruler id, model line) of the newest kept experiment: never across lines."""
+    newest = max((e for e in everything if e.status == "kept" and e.quality is not None), key=lambda e: e.number,
+                 default=None)
+    return None if newest is None else _best(everything, newest.ruler_id, newest.model_line, any_line=False)
 
 
 def digest(config: Config, since: datetime | None = None) -> str:
@@ -72,6 +80,7 @@ def digest(config: Config, since: datetime | None = None) -> str:
     lines += _failures_section(night)
     lines += _requests_section(open_requests)
     lines += _spend_section(night)
+    lines += _model_lines_section(events)
     lines += _halts_section(events)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -81,14 +90,14 @@ def _summary(night: list[Experiment], before: list[Experiment], everything: list
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
     parts += [f"{n} {s}" for s, n in sorted(counts.items()) if s not in STATUSES]
     lines = ["## Summary", "", f"- Experiments: **{len(night)}**" + (f" ({', '.join(parts)})" if parts else "")]
-    best_now = _best(everything)
+    best_now = _current_best(everything)
     rulers = sorted({e.ruler_id for e in night if e.ruler_id})
     ruler_id = best_now.ruler_id if best_now else (rulers[-1] if rulers else None)
     lines.append(f"- Ruler: `{ruler_id[:12] if ruler_id else 'unknown'}`")
     if len(rulers) > 1:
         lines.append(f"- **Warning:** the night spans {len(rulers)} rulers "
                      f"({', '.join(r[:12] for r in rulers)}); scores under different rulers are not comparable.")
-    best_start = _best(before, best_now.ruler_id if best_now else None)
+    best_start = _best(before, best_now.ruler_id, best_now.model_line, any_line=False) if best_now else None
     if best_now is None:
         lines += ["- Best quality: none kept yet", ""]
         return lines
@@ -169,3 +178,12 @@ def _halts_section(events: list[Event]) -> list[str]:
     lines = ["## Halts", ""]
     lines += [f"- {_utc(e.created_at).isoformat(timespec='minutes')}: {e.message}" for e in halts]
     return lines + [""]
+
+
+def _model_lines_section(events: list[Event]) -> list[str]:
+    changes = [e for e in events if e.kind == "model_line"]
+    if not changes:
+        return []
+    lines = ["## Model lines", ""]
+    lines += [f"- {_utc(e.created_at).isoformat(timespec='minutes')}: {e.message}" for e in changes]
+    return lines + ["", "Scores are compared only inside one model line.", ""]

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, null, or_, select
 from sqlalchemy.engine import Connection
 
-from loop.db.models import CaseResult, Evaluation, Experiment, Ruler, TrainingRequest
+from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler, TrainingRequest
 
 DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
 PAIRWISE = {"candidate": 1.0, "tie": 0.5, "gold": 0.0}
@@ -124,6 +124,13 @@ def night_decisions(conn: Connection, ruler_id: str | None) -> dict[str, Any]:
     night = [d for t, d in tail if t is not None and t >= cut]
     confidence = next((d["confidence"] for d in night if d), 0.975)
     return multiplicity(night, confidence).model_dump()
+
+
+def model_changes(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest "model changed from X to Y: baseline a → b, best c → d" events (loop.daemon.lines)."""
+    rows = conn.execute(select(Event.created_at, Event.message).where(Event.kind == "model_line")
+                        .order_by(Event.id.desc()).limit(limit)).all()
+    return [{"at": t.isoformat(timespec="minutes") if t else None, "message": m} for t, m in rows]
 
 
 def training_requests(conn: Connection) -> list[dict[str, Any]]:

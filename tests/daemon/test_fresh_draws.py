@@ -227,3 +227,106 @@ def test_the_baseline_and_a_kept_experiment_carry_the_holdout_and_the_goodhart_g
     assert "| 0000 | 0.500 | – | 0.500 | +0.000 | +0.000 |" in text
     assert "**Suspected overfit** in 0001: holdout fell from 0.5000" in text
     assert "Keep tests run: **1**; false keeps expected under the null at 97.5% confidence: **0.025**" in text
+
+
+# --- model lines ---------------------------------------------------------------------------------
+
+def always_good(kind, task, draw):
+    return "good" if kind == "VARIANT" else "fair"
+
+
+def llama_runner(model: Path):
+    """The real llama runner on a GGUF file (its probe names the file and its sha256)."""
+    import sys
+
+    from loop.runners.client import RunnerClient
+    from loop.runners.llama_server import file_sha256
+
+    client = RunnerClient([sys.executable, "-m", "loop.runners.llama_server", "serve", "--model", str(model),
+                           "--sha256", file_sha256(model)], name="llama")
+    client.start()
+    return client
+
+
+def replay_runner(answers: Path):
+    """The replay runner on an answers file (its probe names the file and its sha256)."""
+    import sys
+
+    from loop.runners.client import RunnerClient
+
+    client = RunnerClient([sys.executable, "-m", "loop.runners.replay_server", "serve", "--answers", str(answers)],
+                          name="replay")
+    client.start()
+    return client
+
+
+def night_on(repo: Path, h, runner, grade=always_good):
+    with ScriptedAnthropicServer(ScriptedJudge(grade)) as server:
+        cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
+                           judge_max_retries=0)
+        resources = Resources(cfg, runner=runner, session_factory=FakeSession)
+        try:
+            Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=VariantAgent(),
+                   resources=resources).run()
+        finally:
+            runner.close()
+    return cfg
+
+
+SMOLLM2 = Path(__file__).resolve().parents[2] / "models" / "smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@pytest.mark.parametrize("runner", ["llama", "replay"])
+def test_a_model_change_opens_a_new_line_and_rebaselines_without_comparing_across(runner, research_repo, h,
+                                                                                   tmp_path):
+    from loop.daemon.digest import digest
+    from loop.daemon.noise import stored_noise_floor
+
+    if runner == "llama":
+        if not SMOLLM2.exists():
+            pytest.fail(f"{SMOLLM2} missing: run `autoresearch models fetch --model smollm2`")
+        first, second = SMOLLM2, tmp_path / "SmolLM2-copy.gguf"
+        second.write_bytes(SMOLLM2.read_bytes())  # the same weights under another file: another identity
+        make = llama_runner
+    else:
+        first, second = tmp_path / "answers-one.json", tmp_path / "answers-two.json"
+        first.write_text("{}")
+        second.write_text("{}")
+        make = replay_runner
+    night_on(research_repo, h, make(first))
+    config = night_on(research_repo, h, make(second))
+    rows = h.rows(config)
+    old, new = rows[0].model_line, rows[2].model_line
+    assert old and new and old != new
+    assert [rows[n].model_line for n in range(5)] == [old, old, new, new, new]
+    assert rows[1].status == "kept"  # the best of the old line
+    # the new line's automatic experiments: the stock baseline re-scored, then the best re-scored
+    assert rows[2].agent == "baseline" and rows[2].status == "kept" and rows[2].parent_commit == rows[0].commit
+    assert rows[3].agent == "line-best" and rows[3].status == "kept" and rows[3].parent_commit == rows[1].commit
+    assert h.git(research_repo, "rev-parse", "research") == rows[3].commit
+    assert rows[2].decision is None and rows[3].decision is None  # measured, never compared
+    # research continues inside the new line: experiment 4 is judged against experiment 3 only
+    assert rows[4].parent == 3 and rows[4].decision["first"]["delta"] == pytest.approx(0.0)
+    for number in range(5):
+        lines = {e.model_line for e in evaluations(config, number)}
+        assert lines == {old if number < 2 else new}, (number, lines)
+    assert stored_noise_floor(config, rows[3].ruler_id, new, 3) == 0.0
+    assert stored_noise_floor(config, rows[3].ruler_id, new, 1) is None
+    assert rows[3].goodhart_drift == pytest.approx(rows[3].goodhart_gap - rows[2].goodhart_gap)
+    # the change, said the same way in status, the digest and the dashboard
+    before = rows[1].model_identity["model"]
+    after = rows[3].model_identity["model"]
+    assert before == first.name and after == second.name
+    message = f"from {runner}:{before}"
+    status = h.cli(research_repo, "status")
+    assert status.returncode == 0 and "model line: model changed " + message in status.stdout, status.stdout
+    assert f"to {runner}:{after}" in status.stdout
+    assert "baseline 0.500 → 0.500, best 1.000 → 1.000" in status.stdout
+    text = digest(config)
+    assert "## Model lines" in text and message in text and "baseline 0.500 → 0.500, best 1.000 → 1.000" in text
+    from loop.dashboard import queries
+    from loop.dashboard.source import open_source
+
+    with open_source(config.db_url).engine.connect() as conn:
+        changes = queries.model_changes(conn)
+    assert len(changes) == 1 and message in changes[0]["message"]

@@ -148,6 +148,10 @@
       card("keep tests tonight", d.decisions.keep_tests, d.decisions.expected_false_keeps.toFixed(3) +
         " false keeps expected under the null at " + (100 * d.decisions.confidence).toFixed(1) + "%; " +
         d.decisions.rejected_by_confirmation + " rejected by confirmation"));
+    if (d.model_changes && d.model_changes.length) {
+      var change = d.model_changes[0];
+      cards.appendChild(card("model line", "changed", change.at + ": " + change.message));
+    }
   }
 
   function renderLegend() {
