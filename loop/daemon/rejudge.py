@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from pydantic import BaseModel
 from sqlalchemy import select
 
-from loop.daemon.keep import Decision, PairedBootstrapPolicy, scores_from_outcomes
+from loop.daemon.keep import PairedBootstrapPolicy, scores_from_outcomes
 from loop.db.models import CaseResult, Evaluation
 from loop.db.session import session_scope
 from loop.ruler_files import gate_cases
@@ -106,14 +107,22 @@ class Rejudger:
         ids = [e for e in (candidate.evaluation_id, incumbent.evaluation_id) if e is not None]
         return scores_from_outcomes(candidate.outcomes), scores_from_outcomes(incumbent.outcomes), ids
 
-    def judge_drift(self, evaluation_id: int, number: int | None, *, confidence: float = 0.975) -> Decision:
-        """Has the judge drifted? A stored evaluation judged again; the paired rule on (fresh - stored)."""
+    def judge_drift(self, evaluation_id: int, number: int | None, *, confidence: float = 0.975) -> "Drift":
+        """Has the judge drifted? A stored evaluation judged again (kind `noise`); the paired rule both ways."""
         stored = stored_report(self.config, evaluation_id)
         fresh = self.rejudge(stored, kind="noise", experiment_number=number, subject=number)
         policy = PairedBootstrapPolicy(confidence=confidence, seed=evaluation_id)
-        up = policy.decide(scores_from_outcomes(fresh.outcomes), scores_from_outcomes(stored.outcomes))
-        down = policy.decide(scores_from_outcomes(stored.outcomes), scores_from_outcomes(fresh.outcomes))
-        return up if up.keep or not down.keep else down.model_copy(update={"delta": -down.delta})
+        now, then = scores_from_outcomes(fresh.outcomes), scores_from_outcomes(stored.outcomes)
+        up, down = policy.decide(now, then), policy.decide(then, now)
+        found = up if up.keep or not down.keep else down
+        return Drift(drifted=up.keep or down.keep, delta=up.delta, cases=up.cases, reason=found.reason)
+
+
+class Drift(BaseModel):
+    drifted: bool  # the fresh judging differs from the stored one at the keep rule's confidence
+    delta: float  # mean per-case (fresh - stored)
+    cases: int
+    reason: str
 
 
 def record_round(config, report, experiment_number: int | None, subject: int | None) -> int:

@@ -157,6 +157,24 @@ def test_the_confirmation_round_rejects_a_lucky_first_round(research_repo, h):
     official_full = [e for e in evaluations(config, 1) if e.kind == "official" and e.gate == "full"]
     assert official_full[0].quality == pytest.approx(1.0)  # both rounds are in the record
     assert "Experiment: 0001" not in h.git(research_repo, "log", "--format=%B", "research")
+    # the same service checks drift: the stored lucky round judged again by a judge that is always fair
+    from loop.daemon.rejudge import Rejudger
+
+    drift = Rejudger(config, FairJudge()).judge_drift(official_full[0].id, 1)
+    assert drift.drifted and drift.delta == pytest.approx(-0.5) and drift.cases == 30
+
+
+class FairJudge:
+    """An in-process judge that calls every answer a tie with dims 3 (score 0.5)."""
+
+    judge_id = "anthropic:claude-sonnet-4-6"
+
+    def judge(self, case, candidate):
+        from loop.schemas import CaseJudgement, DimScores
+
+        return CaseJudgement(dims=DimScores(**dict.fromkeys(("atomicity", "specificity", "coverage", "naturalness",
+                                                                  "non_redundancy"), 3)),
+                             verdict_candidate_first="tie", verdict_gold_first="tie", verdict="tie")
 
 
 def test_the_noise_floor_is_measured_on_each_new_incumbent_by_model_line(research_repo, h):
