@@ -2,7 +2,10 @@
 
 - generations: (workspace hash, runner backend/model/version, task) -> answer + trace, stored only
   when every model call of the pipeline decoded greedily (deterministic);
-- verdicts: (ruler id, judge id, task, candidate hash) -> the judge's finding; judge errors are never cached.
+- verdicts: (ruler id, judge id, owner, task, candidate hash) -> the judge's finding; judge errors are never
+  cached. The owner keeps the agent's draws apart from the daemon's: verdicts made while the agent works
+  on its iteration (kind `agent`) are the agent's and are never read by an official decision; the
+  confirmation round and the noise floor take fresh draws and are never cached (`verdict_owner`).
 """
 
 from __future__ import annotations
@@ -30,8 +33,18 @@ def candidate_hash(answer: Answer) -> str:
     return _key(answer.title, answer.questions)
 
 
-def verdict_key(ruler_id: str, judge_id: str, task: str, answer: Answer) -> str:
-    return _key("verdict/1", ruler_id, judge_id, task, candidate_hash(answer))
+VERDICT_OWNERS = {"official": "official", "holdout": "official", "reference": "official", "agent": "agent",
+                  "manual": "manual"}
+"""Evaluation kind -> whose verdict cache it reads and fills; kinds not listed (`confirm`, `noise`) draw fresh."""
+
+
+def verdict_owner(kind: str) -> str | None:
+    """The verdict-cache owner for an evaluation kind, or None when its verdicts must be fresh draws."""
+    return VERDICT_OWNERS.get(kind)
+
+
+def verdict_key(ruler_id: str, judge_id: str, task: str, answer: Answer, owner: str = "official") -> str:
+    return _key("verdict/2", ruler_id, judge_id, owner, task, candidate_hash(answer))
 
 
 class EvalCache:

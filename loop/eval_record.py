@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from loop.db.models import CaseResult, Evaluation, Ruler
 from loop.db.session import session_scope
+from loop.model_line import ModelIdentity
 from loop.ruler_lock import snapshot
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def ensure_ruler(db, config: "Config", rid: str, judge_id: str) -> None:
 def record_evaluation(config: "Config", report: "EvaluationReport", experiment_number: int | None) -> int:
     """Store the whole evaluation in one transaction; returns its id."""
     s = report.summary
+    identity = ModelIdentity.of(report.backend)
     with session_scope(config) as db:
         ensure_ruler(db, config, report.ruler_id, report.judge_id)
         evaluation = Evaluation(
@@ -32,6 +34,7 @@ def record_evaluation(config: "Config", report: "EvaluationReport", experiment_n
             quality=s.quality, pairwise=s.pairwise, rubric=s.rubric, dims=s.dims, wins=s.wins, ties=s.ties,
             losses=s.losses, judge_errors=s.judge_errors, model_calls=report.model_calls,
             judge_calls=report.judge_calls, wall_s=report.wall_s, confinement=report.confinement,
+            model_line=identity.line_key(), model_identity=identity.model_dump(),
         )
         for outcome in report.outcomes:
             j = outcome.judgement

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from loop.config import Config
-from loop.eval_cache import EvalCache, generation_key, verdict_key
+from loop.eval_cache import EvalCache, generation_key, verdict_key, verdict_owner
 from loop.eval_progress import EvalProgress
 from loop.eval_record import record_evaluation
 from loop.ruler_files import gate_cases, ruler_id
@@ -85,7 +85,7 @@ def evaluate(
                 outcome.judgement = invalid_candidate_judgement(outcome.invalid_reason or "no answer")
                 bar.judged()
             else:
-                future = pool.submit(_judge_cached, judge, cache, rid, case, outcome.candidate)
+                future = pool.submit(_judge_cached, judge, cache, rid, case, outcome.candidate, verdict_owner(kind))
                 future.add_done_callback(lambda _f: bar.judged())
                 pending[case.id] = future
         for outcome in outcomes:
@@ -135,9 +135,9 @@ def _flag_leak(outcome: CaseOutcome, case: Case) -> CaseOutcome:
     return outcome
 
 
-def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer) -> CaseJudgement:
-    key = verdict_key(rid, judge.judge_id, case.task, candidate)
-    hit = cache.get_verdict(key)
+def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer, owner: str | None) -> CaseJudgement:
+    key = verdict_key(rid, judge.judge_id, case.task, candidate, owner) if owner else None
+    hit = cache.get_verdict(key) if key else None
     if hit is not None:
         return hit.model_copy(update={"judge_calls": 0})
     try:
@@ -145,7 +145,8 @@ def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answ
     except Exception as exc:  # a judge must not raise, but one that does must not lose the evaluation
         judgement = CaseJudgement(dims=None, verdict_candidate_first=None, verdict_gold_first=None,
                                   verdict=None, error=f"judge raised {type(exc).__name__}: {exc}")
-    cache.put_verdict(key, judgement)
+    if key:
+        cache.put_verdict(key, judgement)
     return judgement
 
 

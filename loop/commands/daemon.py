@@ -95,6 +95,11 @@ def status_command(repo: Path = REPO) -> None:
     else:
         out.print("best: none yet")
     out.print("experiments: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"), highlight=False)
+    from loop.daemon.lines import latest_change
+
+    change = latest_change(config)
+    if change:
+        out.print(f"model line: {escape(change)}", highlight=False)
 
 
 def log_command(
@@ -115,11 +120,21 @@ def log_command(
                   f"Δ {t.get('Delta', '—'):>8}  {sha[:8]}  {escape(subject)}", highlight=False)
 
 
-def show_command(number: int = typer.Argument(..., help="Experiment number."), repo: Path = REPO) -> None:
+def show_command(number: int = typer.Argument(..., help="Experiment number."),
+                 as_json: bool = typer.Option(False, "--json", help="The record as JSON (holdout, Goodhart gap, rounds)."),
+                 repo: Path = REPO) -> None:
     """One experiment: hypothesis, method, result, per-case table, diff."""
-    from loop.daemon.show import render_experiment
+    from loop.daemon.show import experiment_json, render_experiment
 
     config = config_or_exit(repo)
+    if as_json:
+        import json
+
+        record = experiment_json(config, number)
+        if record is None:
+            fail(f"no experiment {number} in the record")
+        print(json.dumps(record, indent=2, default=str))
+        return
     if not render_experiment(config, number, out):
         fail(f"no experiment {number} in the record")
 

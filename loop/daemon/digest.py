@@ -3,6 +3,10 @@
 `since` defaults to 24 hours ago; a naive `since` is local time (the record itself is UTC). "Best at start" is the best kept quality recorded before `since`
 under the same ruler as the best now; scores under different rulers are never compared, and the
 digest says so when the night spans more than one ruler.
+
+Every new best carries the sealed holdout's verdict (holdout quality, Goodhart gap and drift) and is
+flagged "suspected overfit" when the holdout check says so (`loop.daemon.holdout`); the "Decisions"
+section says how many keep tests the night ran and how many false keeps its null would expect.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from sqlalchemy import select
 
 from loop.config import Config
 from loop.db.models import Event, Experiment, TrainingRequest
+from loop.daemon.keep import multiplicity
 from loop.db.session import session_scope
 from loop.schemas import DIMENSIONS
 
@@ -41,10 +46,18 @@ def _short(text: str | None, limit: int = 90) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _best(experiments: list[Experiment], ruler_id: str | None = None) -> Experiment | None:
+def _best(experiments: list[Experiment], ruler_id: str | None = None, model_line: str | None = None,
+          any_line: bool = True) -> Experiment | None:
     kept = [e for e in experiments if e.status == "kept" and e.quality is not None
-            and (ruler_id is None or e.ruler_id == ruler_id)]
+            and (ruler_id is None or e.ruler_id == ruler_id) and (any_line or e.model_line == model_line)]
     return max(kept, key=lambda e: (e.quality, e.number), default=None)
+
+
+def _current_best(everything: list[Experiment]) -> Experiment | None:
+    """The best inside the (ruler id, model line) of the newest kept experiment: never across lines."""
+    newest = max((e for e in everything if e.status == "kept" and e.quality is not None), key=lambda e: e.number,
+                 default=None)
+    return None if newest is None else _best(everything, newest.ruler_id, newest.model_line, any_line=False)
 
 
 def digest(config: Config, since: datetime | None = None) -> str:
@@ -63,9 +76,11 @@ def digest(config: Config, since: datetime | None = None) -> str:
              f"{since.isoformat(timespec='minutes')} → {now.isoformat(timespec='minutes')}", ""]
     lines += _summary(night, before, everything)
     lines += _experiments_section(night)
+    lines += _decisions_section(night, config.keep_confidence)
     lines += _failures_section(night)
     lines += _requests_section(open_requests)
     lines += _spend_section(night)
+    lines += _model_lines_section(events)
     lines += _halts_section(events)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -75,14 +90,14 @@ def _summary(night: list[Experiment], before: list[Experiment], everything: list
     parts = [f"{counts[s]} {s}" for s in STATUSES if counts[s]]
     parts += [f"{n} {s}" for s, n in sorted(counts.items()) if s not in STATUSES]
     lines = ["## Summary", "", f"- Experiments: **{len(night)}**" + (f" ({', '.join(parts)})" if parts else "")]
-    best_now = _best(everything)
+    best_now = _current_best(everything)
     rulers = sorted({e.ruler_id for e in night if e.ruler_id})
     ruler_id = best_now.ruler_id if best_now else (rulers[-1] if rulers else None)
     lines.append(f"- Ruler: `{ruler_id[:12] if ruler_id else 'unknown'}`")
     if len(rulers) > 1:
         lines.append(f"- **Warning:** the night spans {len(rulers)} rulers "
                      f"({', '.join(r[:12] for r in rulers)}); scores under different rulers are not comparable.")
-    best_start = _best(before, best_now.ruler_id if best_now else None)
+    best_start = _best(before, best_now.ruler_id, best_now.model_line, any_line=False) if best_now else None
     if best_now is None:
         lines += ["- Best quality: none kept yet", ""]
         return lines
@@ -104,11 +119,26 @@ def _experiments_section(night: list[Experiment]) -> list[str]:
     lines = ["## New bests", ""]
     if not bests:
         return lines + ["None tonight.", ""]
-    lines += ["| # | quality | delta | gate | lever | hypothesis |", "|---|---|---|---|---|---|"]
+    lines += ["| # | quality | delta | holdout | Goodhart gap | drift | gate | lever | hypothesis |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for e in bests:
-        lines.append(f"| {e.number:04d} | {_q(e.quality)} | {_signed(e.delta)} | {e.gate or '–'} | {e.lever} "
+        flag = " **suspected overfit**" if (e.holdout_check or {}).get("suspected_overfit") else ""
+        lines.append(f"| {e.number:04d} | {_q(e.quality)} | {_signed(e.delta)} | {_q(e.holdout_quality)}{flag} | "
+                     f"{_signed(e.goodhart_gap)} | {_signed(e.goodhart_drift)} | {e.gate or '–'} | {e.lever} "
                      f"| {_short(e.hypothesis)} |")
+    for e in bests:
+        if (e.holdout_check or {}).get("suspected_overfit"):
+            lines.append(f"\n- **Suspected overfit** in {e.number:04d}: {_short(e.holdout_check.get('reason'), 300)}")
     return lines + [""]
+
+
+def _decisions_section(night: list[Experiment], confidence: float) -> list[str]:
+    m = multiplicity((e.decision for e in night), confidence)
+    return ["## Decisions", "", f"- Keep tests run: **{m.keep_tests}**; false keeps expected under the null at "
+            f"{m.confidence:.1%} confidence: **{m.expected_false_keeps:.3f}** (the keep rule's own rate; the "
+            f"confirmation round removes judge-draw luck, not case-sampling luck)",
+            f"- Confirmation rounds on fresh draws: {m.confirmations} ({m.rejected_by_confirmation} rejected a "
+            f"lucky first round); kept: {m.kept}", ""]
 
 
 def _failures_section(night: list[Experiment]) -> list[str]:
@@ -148,3 +178,12 @@ def _halts_section(events: list[Event]) -> list[str]:
     lines = ["## Halts", ""]
     lines += [f"- {_utc(e.created_at).isoformat(timespec='minutes')}: {e.message}" for e in halts]
     return lines + [""]
+
+
+def _model_lines_section(events: list[Event]) -> list[str]:
+    changes = [e for e in events if e.kind == "model_line"]
+    if not changes:
+        return []
+    lines = ["## Model lines", ""]
+    lines += [f"- {_utc(e.created_at).isoformat(timespec='minutes')}: {e.message}" for e in changes]
+    return lines + ["", "Scores are compared only inside one model line.", ""]

@@ -1,5 +1,5 @@
 """The experiment rows: claiming numbers, step updates (each its own transaction), the incumbent,
-the noise floor, and the log an agent or a person reads.
+and the log an agent or a person reads.
 
 `enter_step` writes the step BEFORE the work starts, so a daemon killed at any point leaves a row
 that says where it died. `AUTORESEARCH_CRASH_AT=<step>` SIGKILLs the process right after that write
@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from loop.config import Config
 from loop.daemon.keep import scores_from_rows
-from loop.db.models import CaseResult, Evaluation, Event, Experiment, utcnow
+from loop.db.models import CaseResult, Evaluation, Experiment, utcnow
 from loop.db.session import session_scope
 
 FINAL = ("kept", "discarded", "invalid", "crashed")
@@ -90,24 +90,6 @@ def incumbent(config: Config, ruler_id: str, research_tip: str) -> Incumbent | N
         worst = sorted((c for c in cases if c.case_id in scores), key=lambda c: scores[c.case_id])[:5]
         notes = [f"{c.case_id} ({c.task}): {c.failure_notes or c.invalid_reason or 'no notes'}" for c in worst]
         return Incumbent(row.number, research_tip, evaluation.quality or 0.0, scores, evaluation.id, notes)
-
-
-NOISE_EVENT = "noise_floor"
-
-
-def noise_floor(config: Config, ruler_id: str) -> float | None:
-    with session_scope(config) as db:
-        for event in db.scalars(select(Event).where(Event.kind == NOISE_EVENT).order_by(Event.id.desc())):
-            if (event.payload or {}).get("ruler_id") == ruler_id:
-                return float(event.payload["noise_floor"])
-    return None
-
-
-def store_noise_floor(config: Config, ruler_id: str, value: float, number: int, detail: dict) -> None:
-    with session_scope(config) as db:
-        db.add(Event(kind=NOISE_EVENT, experiment_number=number,
-                     message=f"noise floor {value:.4f} measured by re-judging experiment {number}",
-                     payload={"ruler_id": ruler_id, "noise_floor": value, **detail}))
 
 
 def headline(text: str | None) -> str:

@@ -8,7 +8,12 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
   abandoned as `crashed` ("stopped by signal in step X"), whatever it produced is kept under
   refs/experiments/NNNN. From `commit` on, the few fast remaining steps always finish.
 - With no incumbent under the current ruler, the iteration measures the research tip as a
-  `baseline` experiment (full gate, kept) and the judge's noise floor, instead of running an agent.
+  `baseline` experiment (full gate, kept) instead of running an agent.
+- Before an agent iteration, a runner whose model line differs from the incumbent's opens a new
+  line (`lines.open_new_line`: the stock baseline and the best re-scored as `Measure`s).
+- `decide` uses only official verdicts (never the agent's), confirms a keep on fresh draws
+  (`keep.decide_confirmed`, the re-judging service), and on every new incumbent (the baseline too)
+  re-measures the noise floor and scores the sealed holdout (`holdout.judge_holdout`).
 """
 
 from __future__ import annotations
@@ -19,13 +24,17 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loop.daemon import experiments, guard
+from loop.daemon import experiments, guard, lines
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
 from loop.daemon.gitrecord import commit_message
-from loop.daemon.keep import make_policy, scores_from_outcomes
-from loop.daemon.noise import measure_noise_floor
+from loop.daemon.holdout import judge_holdout
+from loop.daemon.keep import decide_confirmed, make_policy, scores_from_outcomes
+from loop.daemon.lines import Measure
+from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
+from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
 from loop.db.models import utcnow
+from loop.model_line import ModelIdentity
 
 log = logging.getLogger("loop.daemon")
 
@@ -69,9 +78,10 @@ class Iteration:
     """Runs one experiment end to end. `agent=None` means the baseline measurement."""
 
     def __init__(self, resources, agent: Agent | None, *, should_stop=lambda: False, on_step=lambda n, s: None,
-                 operator: str = "autonomous"):
+                 operator: str = "autonomous", measure: Measure | None = None):
         self.res, self.config, self.git = resources, resources.config, resources.git
         self.agent, self.should_stop, self.on_step, self.operator = agent, should_stop, on_step, operator
+        self.measure = measure  # a measurement the daemon runs itself (a new model line's re-scores)
         self.step: str | None = None
         self.step_started = time.perf_counter()
         self.durations: dict[str, float] = {}
@@ -94,17 +104,22 @@ class Iteration:
     def run(self) -> IterationResult:
         guard.require_intact_ruler(self.config.ruler_dir, "before the experiment")
         self.rid = self.res.ruler_id()
-        self.parent_commit = self.git.research_tip()
+        self.parent_commit = self.measure.commit if self.measure else self.git.research_tip()
         self.incumbent = experiments.incumbent(self.config, self.rid, self.parent_commit)
-        baseline = self.incumbent is None or self.agent is None
+        if self.measure is None and self.agent is not None:
+            change = lines.detect(self.res, self.incumbent)
+            if change is not None:  # never compare across a model change: re-score, then research on
+                return lines.open_new_line(self.res, change, self.rid, self.parent_commit, self._measurement)
+        baseline = self.incumbent is None or self.agent is None or self.measure is not None
         self.baseline = baseline
+        m = self.measure
         self.number = experiments.claim(
             self.config, parent=None if baseline else self.incumbent.number, parent_commit=self.parent_commit,
-            operator=self.operator, agent="baseline" if baseline else self.agent.name, lever="inference",
-            ruler_id=None, judge_id=self.res.judge.judge_id,
-            hypothesis="baseline: the research branch tip as it stands" if baseline else None,
-            method=("Measured on the full gate without changes, to be the incumbent every experiment is compared "
-                    "with under this ruler." if baseline else None))
+            operator=self.operator, agent=m.agent if m else "baseline" if baseline else self.agent.name,
+            lever="inference", ruler_id=None, judge_id=self.res.judge.judge_id,
+            hypothesis=m.hypothesis if m else "baseline: the research branch tip as it stands" if baseline else None,
+            method=m.method if m else ("Measured on the full gate without changes, to be the incumbent every "
+                                       "experiment is compared with under this ruler." if baseline else None))
         if baseline:
             row = experiments.get(self.config, self.number)
             self.fields.update(hypothesis=row.hypothesis, method=row.method)
@@ -137,6 +152,9 @@ class Iteration:
         self.enter("decide")
         verdict = self.decide(verdict)
         return self.finish(verdict, outcome)
+
+    def _measurement(self, measure: Measure) -> "Iteration":
+        return Iteration(self.res, None, should_stop=self.should_stop, on_step=self.on_step, measure=measure)
 
     def run_agent(self) -> AgentOutcome:
         if self.baseline:
@@ -188,8 +206,6 @@ class Iteration:
             report, leaks = self._score("full")
             if leaks:
                 return Verdict("invalid", guard.describe(leaks), "full", report, report.summary.quality)
-            if experiments.noise_floor(self.config, self.rid) is None:
-                measure_noise_floor(self.res, report, self.number)
             return Verdict("kept", f"baseline: first full-gate measurement under ruler {self.rid[:12]}", "full",
                            report, report.summary.quality)
         dev, leaks = self._score("dev")
@@ -208,16 +224,40 @@ class Iteration:
         return Verdict("pending", "", "full", full, full.summary.quality, full.summary.quality - self.incumbent.quality)
 
     def decide(self, verdict: Verdict) -> Verdict:
-        if verdict.status != "pending":
-            return verdict
-        floor = experiments.noise_floor(self.config, self.rid)
-        if floor is None:
-            log.warning("no noise floor stored for ruler %s: using 0", self.rid[:12])
-        policy = make_policy(self.config, floor or 0.0, seed=self.number)
-        decision = policy.decide(scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores)
+        if verdict.report is not None:
+            identity = ModelIdentity.of(verdict.report.backend)
+            experiments.update(self.config, self.number, model_line=identity.line_key(),
+                               model_identity=identity.model_dump())
+        if verdict.status == "pending":
+            self.keep_decision(verdict)
+        if verdict.status == "kept":
+            self.on_new_incumbent(verdict)
+        return verdict
+
+    def keep_decision(self, verdict: Verdict) -> None:
+        """The keep rule on the official scores, confirmed on fresh draws; both rounds recorded."""
+        rejudger = Rejudger(self.config, self.res.judge)
+        floor = incumbent_noise_floor(rejudger, self.rid, self.incumbent.number, self.incumbent.evaluation_id)
+        policy = make_policy(self.config, floor, seed=self.number)
+        confirm_policy = make_policy(self.config, floor, seed=self.number + 1_000_003)
+        decision = decide_confirmed(
+            policy, scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores,
+            lambda: rejudger.confirm_round(verdict.report, self.incumbent.evaluation_id, self.incumbent.number,
+                                           self.number),
+            noise_floor=floor, confidence=self.config.keep_confidence, confirm_policy=confirm_policy)
+        experiments.update(self.config, self.number, decision=decision.model_dump(mode="json"))
         verdict.status = "kept" if decision.keep else "discarded"
         verdict.reason = decision.reason
-        return verdict
+
+    def on_new_incumbent(self, verdict: Verdict) -> None:
+        """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
+        line = ModelIdentity.of(verdict.report.backend).line_key()
+        floor = measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report, self.number)
+        holdout = self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
+                                    experiment_number=self.number)
+        judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
+                      model_line=line, previous=None if self.baseline else self.incumbent.number,
+                      noise_floor=floor, is_baseline=self.baseline and (self.measure is None or self.measure.line_baseline))
 
     # --- the end --------------------------------------------------------------------------------
     def finish(self, verdict: Verdict, outcome: AgentOutcome) -> IterationResult:
@@ -237,7 +277,7 @@ class Iteration:
                       diff=self.git.diff_text(self.parent_commit, commit), durations=self.durations)
         experiments.update(self.config, self.number, **fields)
         self.enter("cleanup")
-        if verdict.status == "kept":
+        if verdict.status == "kept" and (self.measure is None or self.measure.advances_research):
             self.git.advance_research(commit, self.parent_commit)
         self.git.remove_worktree(self.number)
         if not self.baseline:

@@ -12,16 +12,22 @@ are left out of the paired comparison.
   same scores always give the same decision.
 - `GreedyPolicy`: keep any mean improvement above the noise floor (no significance test).
 
-The noise floor is measured per ruler by judging the incumbent twice with the caches bypassed
-(`noise_floor_from`): the standard error of the mean per-case difference between the two runs.
-A deterministic judge gives 0.
+The noise floor is measured on each new incumbent (per ruler id and model line) by judging its
+outputs twice with the caches bypassed (`noise_floor_from`): the standard error of the mean
+per-case difference between the two runs. A deterministic judge gives 0.
+
+The decision procedure (`decide_confirmed`): the keep rule on the official full-gate scores
+(verdicts the agent never saw); a candidate that passes is CONFIRMED before it is kept: candidate
+and incumbent outputs are judged again with fresh draws and the same rule must pass on those too.
+Both rounds are returned (`KeepDecision`) and recorded. The confirmation re-judges the same
+outputs, so it removes judge-draw luck, not case-sampling luck (the holdout speaks to the latter).
 """
 
 from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Iterable, Mapping, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 from pydantic import BaseModel
@@ -149,3 +155,60 @@ def make_policy(config, noise_floor: float, seed: int = 0) -> KeepPolicy:
     if config.keep_policy == "greedy":
         return GreedyPolicy(noise_floor)
     return PairedBootstrapPolicy(config.bootstrap_samples, config.keep_confidence, noise_floor, seed)
+
+
+class KeepDecision(BaseModel):
+    """Both rounds of one keep decision: `first` on the official scores, `confirm` on fresh draws (None
+    when the first round already said no, so no confirmation was run)."""
+
+    keep: bool
+    reason: str
+    first: Decision
+    confirm: Decision | None = None
+    noise_floor: float
+    confidence: float
+    confirm_evaluations: list[int] = []  # the two `confirm` evaluations (candidate, incumbent)
+
+
+ConfirmRound = Callable[[], tuple[Mapping[str, float], Mapping[str, float], list[int]]]
+"""Fresh draws: () -> (candidate scores, incumbent scores, ids of the evaluations recorded for them)."""
+
+
+def decide_confirmed(policy: KeepPolicy, candidate: Mapping[str, float], incumbent: Mapping[str, float],
+                     confirm: ConfirmRound, *, noise_floor: float, confidence: float,
+                     confirm_policy: KeepPolicy | None = None) -> KeepDecision:
+    """The keep rule, then (only when it passes) the same rule on a confirmation round of fresh draws."""
+    first = policy.decide(candidate, incumbent)
+    figures = dict(noise_floor=noise_floor, confidence=confidence)
+    if not first.keep:
+        return KeepDecision(keep=False, reason=first.reason, first=first, **figures)
+    fresh_candidate, fresh_incumbent, evaluation_ids = confirm()
+    second = (confirm_policy or policy).decide(fresh_candidate, fresh_incumbent)
+    if second.keep:
+        reason = f"{first.reason}; confirmed on fresh draws: {second.reason}"
+    else:
+        reason = f"not confirmed on fresh draws ({second.reason}); first round: {first.reason}"
+    return KeepDecision(keep=second.keep, reason=reason, first=first, confirm=second,
+                        confirm_evaluations=evaluation_ids, **figures)
+
+
+class Multiplicity(BaseModel):
+    """How many keep tests a night ran and how many false keeps its null would expect."""
+
+    keep_tests: int  # experiments that reached the keep rule (first round)
+    confirmations: int  # of which passed it and were re-judged on fresh draws
+    rejected_by_confirmation: int
+    kept: int
+    confidence: float
+    expected_false_keeps: float  # sum of (1 - confidence) over the tests: the keep rule's own rate under the null
+
+
+def multiplicity(decisions: Iterable[Mapping | None], confidence: float) -> Multiplicity:
+    """From stored `Experiment.decision` values (a `KeepDecision` dump, None where no test ran); each test
+    counts at the confidence it was run at (`confidence` for a record that does not say)."""
+    done = [d for d in decisions if d]
+    confirmed = [d for d in done if d.get("confirm")]
+    return Multiplicity(keep_tests=len(done), confirmations=len(confirmed),
+                        rejected_by_confirmation=sum(1 for d in confirmed if not d["confirm"]["keep"]),
+                        kept=sum(1 for d in done if d.get("keep")), confidence=confidence,
+                        expected_false_keeps=round(sum(1 - d.get("confidence", confidence) for d in done), 4))

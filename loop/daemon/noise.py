@@ -1,54 +1,69 @@
-"""Measuring the judge's noise floor for a ruler: re-judge the incumbent's outputs, caches bypassed.
+"""The judge's noise floor, re-measured on each new incumbent: its outputs judged once more with fresh
+draws (the re-judging service), the standard error of the mean per-case difference between the two
+judgings (`keep.noise_floor_from`). A deterministic judge (the proxy) gives exactly 0.
 
-The incumbent's answers are judged a second time directly (no verdict cache); the standard error of
-the mean per-case difference between the two judgings is the noise floor (`keep.noise_floor_from`).
-A deterministic judge (the proxy) gives exactly 0. The second judging is recorded as an evaluation
-of kind "noise", and the figure is stored per ruler id (an Event row of kind "noise_floor").
+The second judging is recorded as an evaluation of kind `noise`; the figure is stored as an Event of
+kind `noise_floor` keyed by (ruler id, model line, incumbent experiment). A keep decision uses the
+floor of its incumbent; an incumbent without one (a record older than this rule) is measured on the
+spot from its stored outputs.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 
-from loop.daemon import experiments
+from sqlalchemy import select
+
 from loop.daemon.keep import noise_floor_from, scores_from_outcomes
-from loop.ruler_files import gate_cases
-from loop.schemas import CaseJudgement
-from ruler.scoring import summarize
+from loop.daemon.rejudge import Rejudger, stored_report
+from loop.db.models import Event
+from loop.db.session import session_scope
+from loop.model_line import line_key
 
 log = logging.getLogger("loop.daemon")
+NOISE_EVENT = "noise_floor"
 
 
-def _rejudge(judge, case, outcome) -> CaseJudgement:
-    try:
-        return judge.judge(case, outcome.candidate)
-    except Exception as exc:
-        return CaseJudgement(dims=None, verdict_candidate_first=None, verdict_gold_first=None, verdict=None,
-                             error=f"judge raised {type(exc).__name__}: {exc}")
-
-
-def measure_noise_floor(resources, report, number: int) -> float:
-    """Re-judge `report`'s scored outputs once more and store the noise floor for its ruler."""
-    from loop.eval_record import record_evaluation
-
-    config, judge = resources.config, resources.judge
-    cases = {c.id: c for c in gate_cases(config.ruler_dir, report.gate)}
-    outcomes = [o.model_copy(deep=True) for o in report.outcomes]
-    to_judge = [o for o in outcomes if o.candidate is not None and not o.invalid_reason and o.case_id in cases]
-    with ThreadPoolExecutor(config.judge_concurrency, thread_name_prefix="noise") as pool:
-        judgements = list(pool.map(lambda o: _rejudge(judge, cases[o.case_id], o), to_judge))
-    for outcome, judgement in zip(to_judge, judgements):
-        outcome.judgement = judgement
-        outcome.from_cache = False
-    second = report.model_copy(update={
-        "kind": "noise", "outcomes": outcomes, "summary": summarize([o.judgement for o in outcomes]),
-        "judge_calls": sum(j.judge_calls for j in judgements), "evaluation_id": None})
-    evaluation_id = record_evaluation(config, second, number)
-    floor = noise_floor_from(scores_from_outcomes(report.outcomes), scores_from_outcomes(outcomes))
-    experiments.store_noise_floor(config, report.ruler_id, floor, number, {
-        "evaluation_id": report.evaluation_id, "noise_evaluation_id": evaluation_id,
-        "first_quality": report.summary.quality, "second_quality": second.summary.quality})
-    log.info("noise floor under ruler %s: %.4f (qualities %.4f vs %.4f on re-judging)", report.ruler_id[:12],
-             floor, report.summary.quality, second.summary.quality)
+def measure_noise_floor(rejudger: Rejudger, report, number: int) -> float:
+    """Re-judge `report`'s outputs (experiment `number`'s full gate) and store the floor under its key."""
+    second = rejudger.rejudge(report, kind="noise", experiment_number=number, subject=number)
+    floor = noise_floor_from(scores_from_outcomes(report.outcomes), scores_from_outcomes(second.outcomes))
+    line = line_key(report.backend)
+    with session_scope(rejudger.config) as db:
+        db.add(Event(kind=NOISE_EVENT, experiment_number=number,
+                     message=f"noise floor {floor:.4f} measured by re-judging experiment {number}",
+                     payload={"ruler_id": report.ruler_id, "model_line": line, "incumbent": number,
+                              "noise_floor": floor, "evaluation_id": report.evaluation_id,
+                              "noise_evaluation_id": second.evaluation_id,
+                              "first_quality": report.summary.quality, "second_quality": second.summary.quality}))
+    log.info("noise floor of incumbent %04d under ruler %s, line %s: %.4f (qualities %.4f vs %.4f)", number,
+             report.ruler_id[:12], line, floor, report.summary.quality, second.summary.quality)
     return floor
+
+
+def stored_noise_floor(config, ruler_id: str, model_line: str | None, incumbent: int) -> float | None:
+    with session_scope(config) as db:
+        for event in db.scalars(select(Event).where(Event.kind == NOISE_EVENT, Event.experiment_number == incumbent)
+                                .order_by(Event.id.desc())):
+            payload = event.payload or {}
+            if payload.get("ruler_id") == ruler_id and payload.get("model_line") == model_line:
+                return float(payload["noise_floor"])
+    return None
+
+
+def incumbent_noise_floor(rejudger: Rejudger, ruler_id: str, incumbent_number: int, evaluation_id: int) -> float:
+    """The floor of this incumbent under this ruler and its model line, measured now when missing."""
+    report = stored_report(rejudger.config, evaluation_id)
+    floor = stored_noise_floor(rejudger.config, ruler_id, line_key(report.backend), incumbent_number)
+    if floor is None:
+        floor = measure_noise_floor(rejudger, report, incumbent_number)
+    return floor
+
+
+def latest_noise_floor(config, ruler_id: str) -> float | None:
+    """The newest floor stored under a ruler (any line): what the digest reports for the official judge."""
+    with session_scope(config) as db:
+        for event in db.scalars(select(Event).where(Event.kind == NOISE_EVENT).order_by(Event.id.desc())):
+            if (event.payload or {}).get("ruler_id") == ruler_id:
+                return float(event.payload["noise_floor"])
+    return None

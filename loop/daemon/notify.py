@@ -24,7 +24,7 @@ from loop.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["new_best", "invalid", "training_request", "halt"]
+Kind = Literal["new_best", "invalid", "training_request", "halt", "model_line"]
 KINDS: tuple[str, ...] = get_args(Kind)
 WEBHOOK_TIMEOUT_S = 5.0
 DESKTOP_TIMEOUT_S = 5.0
@@ -33,6 +33,7 @@ TITLES = {
     "invalid": "autoresearch: experiment invalid",
     "training_request": "autoresearch: training requested",
     "halt": "autoresearch: loop halted",
+    "model_line": "autoresearch: model changed, new model line",
 }
 
 

@@ -1,4 +1,5 @@
-"""`autoresearch show N`: one experiment as a person reads it."""
+"""`autoresearch show N`: one experiment as a person reads it; `show N --json` for machines
+(`experiment_json`: the row, the keep decision's rounds, the holdout's verdict, every evaluation)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,35 @@ def _fmt(value, spec=".4f") -> str:
     return "—" if value is None else format(value, spec)
 
 
+RECORD_FIELDS = ("number", "status", "step", "reason", "operator", "lever", "agent", "parent", "parent_commit",
+                 "commit", "gate", "quality", "delta", "dims", "wins", "ties", "losses", "ruler_id", "judge_id",
+                 "runner_model", "runner_version", "model_line", "model_identity", "hypothesis", "method",
+                 "agent_cost_usd", "agent_turns", "durations", "started_at", "finished_at")
+
+
+def experiment_json(config: Config, number: int) -> dict | None:
+    """Experiment `number` as one JSON-ready object, or None when the record has no such experiment."""
+    with session_scope(config) as db:
+        row = db.get(Experiment, number)
+        if row is None:
+            return None
+        evaluations = list(db.scalars(select(Evaluation).where(Evaluation.experiment_number == number)
+                                      .order_by(Evaluation.id)))
+        record = {name: getattr(row, name) for name in RECORD_FIELDS}
+        record["decision"] = row.decision
+        record["holdout"] = None if row.holdout_quality is None else {
+            "quality": row.holdout_quality, **{k: v for k, v in (row.holdout_check or {}).items() if k != "quality"}}
+        record["goodhart_gap"], record["goodhart_drift"] = row.goodhart_gap, row.goodhart_drift
+        record["suspected_overfit"] = bool((row.holdout_check or {}).get("suspected_overfit"))
+        record["evaluations"] = [{
+            "id": e.id, "kind": e.kind, "gate": e.gate, "quality": e.quality, "judge_errors": e.judge_errors,
+            "judge_calls": e.judge_calls, "subject_experiment": e.subject_experiment, "model_line": e.model_line,
+            "ruler_id": e.ruler_id} for e in evaluations]
+    for key in ("started_at", "finished_at"):
+        record[key] = record[key].isoformat() if record[key] is not None else None
+    return record
+
+
 def render_experiment(config: Config, number: int, out: Console) -> bool:
     with session_scope(config) as db:
         row = db.get(Experiment, number)
@@ -38,6 +68,15 @@ def render_experiment(config: Config, number: int, out: Console) -> bool:
     dims = ", ".join(f"{k} {v:.2f}" for k, v in (row.dims or {}).items())
     out.print(f"quality {_fmt(row.quality)} (delta {_fmt(row.delta, '+.4f')}) on the {row.gate or '—'} gate; "
               f"W/T/L {row.wins}/{row.ties}/{row.losses}; {dims}", highlight=False)
+    if row.decision and row.decision.get("confirm"):
+        c = row.decision["confirm"]
+        out.print(f"confirmation on fresh draws: {'passed' if c['keep'] else 'failed'} (delta {c['delta']:+.4f}, "
+                  f"{c['p_improve']:.1%} of resamples improve)", highlight=False)
+    if row.holdout_quality is not None:
+        check = row.holdout_check or {}
+        flag = " — SUSPECTED OVERFIT: " + escape(check.get("reason", "")) if check.get("suspected_overfit") else ""
+        out.print(f"holdout {row.holdout_quality:.4f}; Goodhart gap {row.goodhart_gap:+.4f}, drift "
+                  f"{row.goodhart_drift:+.4f} since the line's baseline{flag}", highlight=False)
     out.print(f"ruler {row.ruler_id or '—'} · judge {row.judge_id or '—'} · runner {row.runner_model or '—'} "
               f"{row.runner_version or ''} · commit {row.commit or '—'}", highlight=False)
     cost = f"${row.agent_cost_usd:.2f}" if row.agent_cost_usd is not None else "—"

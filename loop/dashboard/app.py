@@ -91,6 +91,8 @@ class Dashboard:
             payload = {"ruler": current, "rulers": rulers, "count": state.experiments,
                        "points": queries.points(conn, current),
                        "costs": {"total_usd": round(state.total_cost_usd, 4), **queries.night_cost(conn)},
+                       "decisions": queries.night_decisions(conn, current),
+                       "model_changes": queries.model_changes(conn),
                        "requests": queries.training_requests(conn)}
         return JSONResponse(payload, headers=headers)
 

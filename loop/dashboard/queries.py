@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, null, or_, select
 from sqlalchemy.engine import Connection
 
-from loop.db.models import CaseResult, Evaluation, Experiment, Ruler, TrainingRequest
+from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler, TrainingRequest
 
 DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
 PAIRWISE = {"candidate": 1.0, "tie": 0.5, "gold": 0.0}
@@ -89,8 +89,11 @@ def points(conn: Connection, ruler_id: str | None) -> dict[str, list]:
     dims = [func.round(Experiment.dims[d].as_float(), 3) for d in DIMS]
     cols = [Experiment.number, Experiment.status, Experiment.lever, Experiment.operator,
             func.round(Experiment.quality, 4), *dims, Experiment.wins, Experiment.ties, Experiment.losses,
-            func.round(Experiment.agent_cost_usd, 4), func.substr(Experiment.hypothesis, 1, 90) if with_text else null()]
-    names = ["number", "status", "lever", "operator", "quality", *DIMS, "wins", "ties", "losses", "cost", "hypothesis"]
+            func.round(Experiment.agent_cost_usd, 4), func.substr(Experiment.hypothesis, 1, 90) if with_text else null(),
+            func.round(Experiment.holdout_quality, 4), func.round(Experiment.goodhart_gap, 4),
+            func.round(Experiment.goodhart_drift, 4), Experiment.holdout_check["suspected_overfit"].as_boolean()]
+    names = ["number", "status", "lever", "operator", "quality", *DIMS, "wins", "ties", "losses", "cost", "hypothesis",
+             "holdout_quality", "goodhart_gap", "goodhart_drift", "suspected_overfit"]
     rows = raw_rows(conn, select(*cols).where(view).order_by(Experiment.number))
     columns = list(map(list, zip(*rows))) if rows else [[] for _ in names]
     return dict(zip(names, columns))
@@ -107,6 +110,27 @@ def night_cost(conn: Connection) -> dict[str, float | int]:
     cut = max(starts) - timedelta(hours=24)
     night = [c or 0.0 for t, c in tail if t is not None and t >= cut]
     return {"night_usd": round(sum(night), 4), "night_experiments": len(night)}
+
+
+def night_decisions(conn: Connection, ruler_id: str | None) -> dict[str, Any]:
+    """Keep tests run in the night (the 24 hours up to the newest experiment's start, this ruler) and the
+    false keeps their null expects (`loop.daemon.keep.multiplicity`, at each decision's own confidence)."""
+    from loop.daemon.keep import multiplicity
+
+    tail = conn.execute(select(Experiment.started_at, Experiment.decision).where(Experiment.ruler_id == ruler_id)
+                        .order_by(Experiment.number.desc()).limit(NIGHT_TAIL)).all()
+    starts = [t for t, _ in tail if t is not None]
+    cut = max(starts) - timedelta(hours=24) if starts else None
+    night = [d for t, d in tail if t is not None and t >= cut]
+    confidence = next((d["confidence"] for d in night if d), 0.975)
+    return multiplicity(night, confidence).model_dump()
+
+
+def model_changes(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest "model changed from X to Y: baseline a → b, best c → d" events (loop.daemon.lines)."""
+    rows = conn.execute(select(Event.created_at, Event.message).where(Event.kind == "model_line")
+                        .order_by(Event.id.desc()).limit(limit)).all()
+    return [{"at": t.isoformat(timespec="minutes") if t else None, "message": m} for t, m in rows]
 
 
 def training_requests(conn: Connection) -> list[dict[str, Any]]:

@@ -68,6 +68,14 @@ class Experiment(Base):
     trace_svg: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # --- night-b: decisions on fresh draws, holdout, model lines (migration 0003_night_b) ---
+    decision: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # keep rule rounds: first, confirm (loop.daemon.keep.KeepDecision)
+    holdout_quality: Mapped[float | None] = mapped_column(Float, nullable=True)  # sealed holdout, baseline and kept only
+    goodhart_gap: Mapped[float | None] = mapped_column(Float, nullable=True)  # ruler quality - holdout quality
+    goodhart_drift: Mapped[float | None] = mapped_column(Float, nullable=True)  # gap - the gap of the line's baseline
+    holdout_check: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # vs the previous best (loop.daemon.holdout.HoldoutCheck)
+    model_line: Mapped[str | None] = mapped_column(String(64), nullable=True)  # loop.model_line.line_key
+    model_identity: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # backend, model, variant, OS build, adapter
 
     evaluations: Mapped[list["Evaluation"]] = relationship(back_populates="experiment")
 
@@ -99,6 +107,10 @@ class Evaluation(Base):
     wall_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     confinement: Mapped[str | None] = mapped_column(String(20), nullable=True)  # bwrap|sandbox-exec|none (apple)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # --- night-b (migration 0003_night_b) ---
+    subject_experiment: Mapped[int | None] = mapped_column(Integer, nullable=True)  # whose outputs a re-judging judged
+    model_line: Mapped[str | None] = mapped_column(String(64), nullable=True)  # loop.model_line.line_key
+    model_identity: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the runner's model identity
 
     experiment: Mapped[Experiment | None] = relationship(back_populates="evaluations")
     cases: Mapped[list["CaseResult"]] = relationship(back_populates="evaluation", cascade="all, delete-orphan")

@@ -94,9 +94,33 @@
       traces.push({ type: "scattergl", mode: "lines", name: "running best", legendgroup: "best", showlegend: row === 0,
         x: bx, y: by, yaxis: "y" + axis, line: { shape: "hv", color: "#111827", width: 2 }, hoverinfo: "skip",
         meta: { status: "best", series: key } });
+      if (key === "quality") holdoutTraces(p, axis).forEach(function (t) { traces.push(t); });
     });
     layout.height = rows === 1 ? 440 : 620;
     return { traces: traces, layout: layout };
+  }
+
+  // the sealed holdout beside the ruler: each new best's holdout quality and the best's holdout as a line
+  function holdoutTraces(p, axis) {
+    var x = [], y = [], text = [], color = [], lx = [], ly = [], last = null;
+    for (var i = 0; i < p.number.length; i++) {
+      var h = p.holdout_quality ? p.holdout_quality[i] : null;
+      if (p.status[i] === "kept" && h !== null && h !== undefined) {
+        last = h; x.push(p.number[i]); y.push(h);
+        color.push(p.suspected_overfit[i] ? "#dc2626" : "#0891b2");
+        text.push("#" + p.number[i] + " holdout " + h.toFixed(3) + ", Goodhart gap " + p.goodhart_gap[i].toFixed(3) +
+          ", drift " + p.goodhart_drift[i].toFixed(3) + (p.suspected_overfit[i] ? " — suspected overfit" : ""));
+      }
+      if (last !== null) { lx.push(p.number[i]); ly.push(last); }
+    }
+    if (!x.length) return [];
+    return [
+      { type: "scattergl", mode: "markers", name: "holdout (new bests)", legendgroup: "holdout", x: x, y: y,
+        yaxis: "y" + axis, hovertext: text, hoverinfo: "text", meta: { status: "holdout", series: "quality" },
+        marker: { symbol: "square", size: 9, color: color } },
+      { type: "scattergl", mode: "lines", name: "holdout of the running best", legendgroup: "holdout", x: lx, y: ly,
+        yaxis: "y" + axis, line: { shape: "hv", color: "#0891b2", width: 2, dash: "dot" }, hoverinfo: "skip",
+        meta: { status: "holdout-best", series: "quality" } }];
   }
 
   function card(label, value, note) {
@@ -120,7 +144,14 @@
       card("running best", best === null ? "—" : best.toFixed(3), bestN ? "experiment #" + bestN : ""),
       card("agent cost tonight", "$" + d.costs.night_usd.toFixed(2), d.costs.night_experiments + " experiments, last 24 h"),
       card("agent cost, whole record", "$" + d.costs.total_usd.toFixed(2)),
-      card("open training requests", open, d.requests.length - open + " answered or declined"));
+      card("open training requests", open, d.requests.length - open + " answered or declined"),
+      card("keep tests tonight", d.decisions.keep_tests, d.decisions.expected_false_keeps.toFixed(3) +
+        " false keeps expected under the null at " + (100 * d.decisions.confidence).toFixed(1) + "%; " +
+        d.decisions.rejected_by_confirmation + " rejected by confirmation"));
+    if (d.model_changes && d.model_changes.length) {
+      var change = d.model_changes[0];
+      cards.appendChild(card("model line", "changed", change.at + ": " + change.message));
+    }
   }
 
   function renderLegend() {
