@@ -40,7 +40,7 @@ def main() -> None:
     total = int(os.environ.get("BENCH_SOAK_ITERATIONS", "300"))
     for name in ("ANTHROPIC_API_KEY", "AUTORESEARCH_CRASH_AT", "AUTORESEARCH_REPLAY_DELAY_MS"):
         os.environ.pop(name, None)
-    plan = FaultPlan()
+    plan = FaultPlan(sigterm_at=min(200, total // 2))  # a short run (BENCH_SOAK_ITERATIONS) still restarts
     samples: dict[int, tuple[float, int]] = {}
 
     def sample(number: int) -> None:
@@ -66,12 +66,11 @@ def main() -> None:
                 break
             daemon = Daemon(config, RunOptions(max_experiments=total - done, live=False, watch=False),
                             agent=agent, resources=resources)
-            signalled = time.perf_counter()
             summary = daemon.run()
             runs.append(summary)
             stops.append(summary.stop.kind.value if summary.stop else "none")
-            if summary.stop is not None and summary.stop.kind.value == "signal":
-                stop_s = time.perf_counter() - signalled
+            if summary.stop is not None and summary.stop.kind.value == "signal" and plan.sigterm_time is not None:
+                stop_s = time.perf_counter() - plan.sigterm_time
         wall = time.perf_counter() - started
         resources.close()
 

@@ -12,6 +12,7 @@ import hashlib
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class FaultPlan:
     sigterm_at: int = 200  # SIGTERM this process in the middle of that experiment's re-score
     current: int = 0  # the experiment the agent last worked on (the baseline is 0)
     sigterm_sent: bool = False
+    sigterm_time: float | None = None  # time.perf_counter() when the SIGTERM was sent
     faults_seen: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,6 +97,7 @@ class SoakSession:
         number = self.plan.current
         if number == self.plan.sigterm_at and self.cases == 3 and not self.plan.sigterm_sent:
             self.plan.sigterm_sent = True
+            self.plan.sigterm_time = time.perf_counter()
             self.plan.seen("sigterm")
             os.kill(os.getpid(), signal.SIGTERM)
         if number in self.plan.runner_killed and self.cases == 2:
