@@ -61,6 +61,14 @@ class Config(BaseModel):
     desktop_notifications: bool = True  # notify-send / osascript where available
     # --- apple: confinement ---
     unconfined: bool = False  # run pipelines unconfined where no sandbox works; only `--unconfined` on eval/run sets it
+    # --- night-c: a whole night, every night ---
+    plateau_policy: Literal["halt", "continue"] = "continue"  # on a plateau: stop, or file one training request and go on
+    generation_cache_max: int = Field(default=20000, ge=1)  # cached generations kept (least recently used evicted)
+    verdict_cache_max: int = Field(default=50000, ge=1)  # cached judge verdicts kept (least recently used evicted)
+    trace_retention_days: float = Field(default=14.0, gt=0)  # traces of discarded experiments compacted after this
+    log_max_bytes: int = Field(default=10_000_000, ge=10_000)  # daemon.log rotates past this size
+    log_backups: int = Field(default=5, ge=1)  # rotated daemon.log files kept (daemon.log.1 … .N)
+    vacuum_growth: float = Field(default=0.5, gt=0)  # VACUUM the SQLite file once it grew by this share since the last
 
     @property
     def db_url(self) -> str:

@@ -6,6 +6,10 @@
   cached. The owner keeps the agent's draws apart from the daemon's: verdicts made while the agent works
   on its iteration (kind `agent`) are the agent's and are never read by an official decision; the
   confirmation round and the noise floor take fresh draws and are never cached (`verdict_owner`).
+
+Both are bounded: every read and write stamps `last_used_at`, and `evict` deletes the least recently
+used rows past the configured size (`generation_cache_max`, `verdict_cache_max`; the daemon's
+maintenance calls it between iterations).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from __future__ import annotations
 import hashlib
 import json
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from loop.db.models import GenerationCacheEntry, VerdictCacheEntry
+from loop.db.models import GenerationCacheEntry, VerdictCacheEntry, utcnow
 from loop.db.session import session_scope
 from loop.runners.protocol import Backend
 from loop.schemas import Answer, CaseJudgement
@@ -56,7 +61,10 @@ class EvalCache:
         if not self.enabled:
             return None
         with session_scope(self.db_url) as db:
-            return db.get(GenerationCacheEntry, key)
+            row = db.get(GenerationCacheEntry, key)
+            if row is not None:
+                row.last_used_at = utcnow()
+            return row
 
     def put_generation(self, key: str, answer: Answer | None, invalid_reason: str | None, trace: list[dict]) -> None:
         if self.enabled:
@@ -68,15 +76,36 @@ class EvalCache:
             return None
         with session_scope(self.db_url) as db:
             row = db.get(VerdictCacheEntry, key)
-            return CaseJudgement.model_validate(row.judgement) if row else None
+            if row is None:
+                return None
+            row.last_used_at = utcnow()
+            return CaseJudgement.model_validate(row.judgement)
 
     def put_verdict(self, key: str, judgement: CaseJudgement) -> None:
         if self.enabled and judgement.error is None:
             self._put(VerdictCacheEntry(key=key, judgement=judgement.model_dump(mode="json")))
 
     def _put(self, row) -> None:
+        row.last_used_at = utcnow()
         try:
             with session_scope(self.db_url) as db:
                 db.merge(row)
         except IntegrityError:
             pass  # a concurrent writer stored the same key first: same content by construction
+
+
+def evict(db_url: str, table, keep: int) -> int:
+    """Delete the least recently used rows of a cache table beyond the newest `keep`; returns how many."""
+    with session_scope(db_url) as db:
+        total = db.scalar(select(func.count()).select_from(table)) or 0
+        if total <= keep:
+            return 0
+        used = func.coalesce(table.last_used_at, table.created_at)
+        stale = select(table.key).order_by(used.asc()).limit(total - keep)
+        return db.execute(delete(table).where(table.key.in_(stale.scalar_subquery()))).rowcount or 0
+
+
+def evict_caches(db_url: str, max_generations: int, max_verdicts: int) -> dict[str, int]:
+    """Bound both caches; returns rows evicted per cache."""
+    return {"generations": evict(db_url, GenerationCacheEntry, max_generations),
+            "verdicts": evict(db_url, VerdictCacheEntry, max_verdicts)}

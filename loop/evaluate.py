@@ -26,6 +26,14 @@ from loop.workspace import workspace_hash
 from ruler.scoring import invalid_candidate_judgement, summarize
 
 
+class EvaluationStopped(Exception):
+    """`should_stop` answered truthy before a case: the cases done stay cached, nothing is recorded."""
+
+    def __init__(self, reason: str, done: int, total: int):
+        super().__init__(f"{reason} after {done} of {total} cases")
+        self.reason, self.done, self.total = reason, done, total
+
+
 class EvaluationReport(BaseModel):
     evaluation_id: int | None
     gate: str
@@ -55,6 +63,7 @@ def evaluate(
     progress: bool = True,
     record: bool = True,
     use_cache: bool = True,
+    should_stop=None,
 ) -> EvaluationReport:
     """Score `workspace` (default: the repo's agent_workspace) on a gate ('dev', 'full' or 'holdout')."""
     started = time.perf_counter()
@@ -77,6 +86,9 @@ def evaluate(
         pending: dict[str, Future] = {}
         model_calls = 0
         for case in cases:
+            stop = should_stop() if should_stop is not None else None
+            if stop:  # judging already submitted finishes (and is cached) as the pool closes
+                raise EvaluationStopped(str(stop), len(outcomes), len(cases))
             outcome, calls = _generate(case, backend, ws_hash, cache, pipeline)
             model_calls += calls
             outcomes.append(outcome)

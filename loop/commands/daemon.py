@@ -67,7 +67,9 @@ def run_command(
         out.print(f"experiment {result.number:04d}: {result.status:9} quality {quality} delta {delta} — "
                   f"{escape(result.reason)}", highlight=False)
     err.print(f"stopped: {escape(summary.halt_reason or 'done')}", highlight=False)
-    if summary.halt_reason and "tamper" in summary.halt_reason:
+    from loop.daemon.stopping import StopKind
+
+    if summary.stop is not None and summary.stop.kind is StopKind.TAMPER:
         raise typer.Exit(4)
 
 

@@ -4,9 +4,12 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
 
 - Each step's name is stored in `Experiment.step` in its own transaction BEFORE the work, so a
   daemon killed anywhere leaves a row saying where (see `recovery.py`).
-- A stop request (SIGTERM/SIGINT) is honoured at the boundaries up to `decide`: the experiment is
-  abandoned as `crashed` ("stopped by signal in step X"), whatever it produced is kept under
-  refs/experiments/NNNN. From `commit` on, the few fast remaining steps always finish.
+- A stop request (SIGTERM/SIGINT) is honoured at the boundaries up to `decide`, and by a running
+  evaluation between two cases. Once the agent's work is verified (a stop in or after `rescore`), the
+  experiment is suspended: it stays `running` with `resume_step`, and the next start resumes it under
+  the same number (`resume`), its finished cases coming from the caches. Earlier it is abandoned as
+  `crashed` ("stopped by signal in step X"), whatever it produced kept under refs/experiments/NNNN.
+  From `commit` on, the few fast remaining steps always finish.
 - With no incumbent under the current ruler, the iteration measures the research tip as a
   `baseline` experiment (full gate, kept) instead of running an agent.
 - Before an agent iteration, a runner whose model line differs from the incumbent's opens a new
@@ -40,9 +43,9 @@ log = logging.getLogger("loop.daemon")
 
 
 class StopRequested(Exception):
-    def __init__(self, step: str, reason: str = "stopped by signal"):
+    def __init__(self, step: str, reason: str = "stopped by signal", resume_step: str | None = None):
         super().__init__(step)
-        self.step, self.reason = step, reason
+        self.step, self.reason, self.resume_step = step, reason, resume_step
 
     def describe(self) -> str:
         if self.reason.startswith("stopped by"):
@@ -94,7 +97,7 @@ class Iteration:
             self.durations[self.step] = round(self.durations.get(self.step, 0.0) + now - self.step_started, 4)
             reason = self.should_stop() if self.step in STOPPABLE else None
             if reason:
-                raise StopRequested(self.step, str(reason))
+                raise StopRequested(self.step, str(reason), RESUME_AT.get((self.step, step)))
         experiments.enter_step(self.config, self.number, step)
         self.step, self.step_started = step, now
         self.on_step(self.number, step)
@@ -127,9 +130,45 @@ class Iteration:
         self.on_step(self.number, "claimed")
         log.info("experiment %04d: claimed (%s, parent commit %s)", self.number,
                  "baseline" if baseline else f"agent {self.agent.name}", self.parent_commit[:10])
+        return self._guarded(self._run)
+
+    def resume(self, number: int) -> IterationResult:
+        """Continue experiment `number`, suspended by a stop, from its `resume_step` (see recovery.py)."""
+        from loop.daemon.recovery import reopen_worktree
+
+        row = experiments.get(self.config, number)
+        self.number, step = number, row.resume_step
+        self.rid, self.parent_commit, self.baseline = self.res.ruler_id(), row.parent_commit, row.agent == "baseline"
+        self.incumbent = None if self.baseline else experiments.incumbent(self.config, self.rid, self.parent_commit)
+        self.fields.update(hypothesis=row.hypothesis, method=row.method, lever=row.lever)
+        self.durations, self.step = dict(row.durations or {}), None
+        log.info("experiment %04d: resuming from step %s", number, step)
         try:
-            return self._run()
+            if step != "rescore" or (self.incumbent is None and not self.baseline):
+                raise LookupError(f"cannot resume from step {step} (its incumbent is gone)")
+            self.worktree = reopen_worktree(self.config, self.git, number)
+            self.snapshot = self.git.experiment_ref(number)
+        except Exception as exc:
+            return self.abandon(f"could not resume from step {step}: {exc}")
+
+        def rest() -> IterationResult:
+            self.enter("rescore")
+            verdict = self.decide_after(self.rescore())
+            return self.finish(verdict, AgentOutcome(hypothesis=self.fields.get("hypothesis") or ""))
+
+        return self._guarded(rest)
+
+    def _guarded(self, body) -> IterationResult:
+        from loop.evaluate import EvaluationStopped
+
+        try:
+            try:
+                return body()
+            except EvaluationStopped as stopped:  # between two cases of a running evaluation
+                raise StopRequested(self.step, stopped.reason, "rescore" if self.step == "rescore" else None)
         except StopRequested as stop:
+            if stop.resume_step and "tamper" not in stop.reason and getattr(self, "snapshot", None):
+                return self.suspend(stop)
             return self.abandon(stop.describe(), status="invalid" if "tamper" in stop.reason else "crashed")
         except guard.RulerTampered as exc:
             result = self.abandon(str(exc), status="invalid")
@@ -149,9 +188,11 @@ class Iteration:
         if verdict is None:
             self.enter("rescore")
             verdict = self.rescore()
+        return self.finish(self.decide_after(verdict), outcome)
+
+    def decide_after(self, verdict: Verdict) -> Verdict:
         self.enter("decide")
-        verdict = self.decide(verdict)
-        return self.finish(verdict, outcome)
+        return self.decide(verdict)
 
     def _measurement(self, measure: Measure) -> "Iteration":
         return Iteration(self.res, None, should_stop=self.should_stop, on_step=self.on_step, measure=measure)
@@ -196,7 +237,8 @@ class Iteration:
         return None
 
     def _score(self, gate: str):
-        report = self.res.evaluate(gate, self.worktree / "agent_workspace", experiment_number=self.number)
+        report = self.res.evaluate(gate, self.worktree / "agent_workspace", experiment_number=self.number,
+                                   should_stop=self.should_stop)
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks
 
@@ -291,6 +333,17 @@ class Iteration:
         return IterationResult(self.number, verdict.status, verdict.reason, verdict.quality, verdict.delta,
                                self.baseline, outcome.cost_usd or 0.0, new_best, durations=self.durations)
 
+    def suspend(self, stop: StopRequested) -> IterationResult:
+        """Leave the experiment resumable from `stop.resume_step` (it stays `running`)."""
+        from loop.daemon.recovery import suspend_experiment
+
+        self.durations[self.step] = round(self.durations.get(self.step, 0.0) + time.perf_counter() - self.step_started, 4)
+        reason = stop.describe()
+        suspend_experiment(self.config, self.git, self.number, stop.resume_step, self.snapshot, reason, self.durations)
+        log.warning("experiment %04d: suspended — %s; resumes from step %s on restart", self.number, reason,
+                    stop.resume_step)
+        return IterationResult(self.number, "suspended", reason, baseline=self.baseline, durations=self.durations)
+
     def abandon(self, reason: str, status: str = "crashed") -> IterationResult:
         """End the experiment early: keep what it produced under refs/experiments, clean the worktree."""
         from loop.daemon.recovery import close_experiment
@@ -307,3 +360,4 @@ class Iteration:
 
 
 STOPPABLE = ("claimed", "worktree", "agent", "verify", "rescore")
+RESUME_AT = {("verify", "rescore"): "rescore", ("rescore", "decide"): "rescore"}  # (left, entered) -> resume step

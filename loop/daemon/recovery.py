@@ -1,7 +1,10 @@
 """Making the record consistent after a daemon died (SIGKILL, power loss) or stopped mid-experiment.
 
 The database row is the source of truth:
-- status `running`: the experiment was interrupted. It becomes `crashed` with "died in step X"
+- status `running` with a `resume_step`: a stop (SIGTERM/SIGINT) suspended it cleanly; its snapshot
+  commit is kept under refs/experiments/NNNN. It is left running: the next start resumes it from that
+  step under the same number (`resumable`, `Iteration.resume`), reusing what its evaluations cached.
+- status `running` without one: the experiment was interrupted (killed). It becomes `crashed` with "died in step X"
   (its `step` column keeps X); whatever it produced (worktree files, even uncommitted; the exp
   branch; an earlier commit) is committed under refs/experiments/NNNN with `Status: crashed`.
 - a final status with step `cleanup` or `notify`: it was decided and recorded; the remaining work
@@ -90,7 +93,9 @@ def recover(config: Config, git: GitRecord) -> list[str]:
     """Bring DB and git back to a consistent state; returns one line per thing done."""
     done = [f"removed stale lock {p}" for p in remove_stale_ref_locks(git)]
     for row in experiments.unfinished(config):
-        if row.status == "running":
+        if row.status == "running" and row.resume_step:
+            done.append(f"experiment {row.number:04d} will resume from step {row.resume_step}")
+        elif row.status == "running":
             reason = f"died in step {row.step}"
             commit = close_experiment(config, git, row.number, "crashed", reason)
             kept = f"; its work kept at refs/experiments/{exp_tag(row.number)}" if commit else ""
@@ -102,3 +107,28 @@ def recover(config: Config, git: GitRecord) -> list[str]:
     for line in done:
         log.info("recovery: %s", line)
     return done
+
+
+def resumable(config: Config) -> list[int]:
+    """Experiments a stop suspended, oldest first: the next iterations resume them."""
+    return [row.number for row in experiments.unfinished(config) if row.status == "running" and row.resume_step]
+
+
+def suspend_experiment(config: Config, git: GitRecord, number: int, step: str, snapshot: str, reason: str,
+                       durations: dict) -> None:
+    """Leave experiment `number` resumable from `step`: its snapshot pinned, its worktree removed."""
+    git.keep_under_experiments(number, snapshot)
+    experiments.update(config, number, resume_step=step, reason=f"{reason}; resumes from step {step} on restart",
+                       durations=durations)
+    _remove(git, number)
+
+
+def reopen_worktree(config: Config, git: GitRecord, number: int) -> Path:
+    """The suspended experiment's worktree again, from its pinned snapshot; clears the resume mark
+    (a kill during the resumed run is then a crash, as for any experiment)."""
+    snapshot = git.experiment_ref(number)
+    if snapshot is None:
+        raise LookupError(f"experiment {number:04d} has no snapshot under refs/experiments to resume from")
+    worktree = git.create_worktree(number, snapshot)
+    experiments.update(config, number, resume_step=None, reason=None)
+    return worktree

@@ -71,7 +71,7 @@ class Resources:
 
     # --- scoring --------------------------------------------------------------------------------
     def evaluate(self, gate: str, workspace: Path, *, kind: str = "official", experiment_number: int | None = None,
-                 use_cache: bool = True, record: bool = True):
+                 use_cache: bool = True, record: bool = True, should_stop=None):
         from loop.evaluate import evaluate
 
         started = time.perf_counter()
@@ -80,6 +80,6 @@ class Resources:
             with session_cm as session:
                 return evaluate(self.config, gate, workspace=Path(workspace), session=session, runner=self.runner,
                                 judge=self.judge, kind=kind, experiment_number=experiment_number, progress=False,
-                                record=record, use_cache=use_cache)
+                                record=record, use_cache=use_cache, should_stop=should_stop)
         finally:
             self.timings["evaluate_s"] += time.perf_counter() - started

@@ -1,11 +1,14 @@
-"""The daemon: lock, recovery, watchers, the iteration loop, stop conditions, signals, status line.
+"""The daemon: lock, recovery, watchers, the iteration loop, stop policies, signals, status line.
 
-`Daemon(config, options).run()` returns a `RunSummary`. One iteration at a time; a dropped adapter
-is served before the agent's next experiment. Stop conditions (checked after each iteration):
-dollar budget of this run, max experiments, N consecutive invalid/crashed, plateau (N experiments
-without a new best), the run window closing or `--until` passing, a tampered ruler, a stop signal.
-SIGTERM/SIGINT: the current step finishes (or the experiment is abandoned as crashed at the next
-step boundary); a second signal exits at once (the next start recovers).
+`Daemon(config, options).run()` returns a `RunSummary`. One iteration at a time; an experiment a
+stop interrupted (left resumable by the last run) is resumed first, under its own number; a dropped
+adapter is served before the agent's next experiment. Stop policies (`stopping.py`, checked after
+each iteration): dollar budget of this run, max experiments, N consecutive invalid/crashed, a
+plateau under `plateau_policy = "halt"`, `--until` passing; plus a tampered ruler and a stop signal.
+Outside the run window the scheduler sleeps until it opens again. Between iterations the record is
+maintained (`loop/db/maintenance.py`: cache eviction, trace compaction, vacuum).
+SIGTERM/SIGINT: a running evaluation stops before its next case, the experiment is suspended (its
+finished cases stay cached) and resumes on the next start; a second signal exits at once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,9 +30,11 @@ from loop.daemon.iteration import Iteration, IterationResult
 from loop.daemon.lock import DaemonLock
 from loop.daemon.logfile import setup_logging
 from loop.daemon.recording import send
-from loop.daemon.recovery import recover
+from loop.daemon.recovery import recover, resumable
 from loop.daemon.resources import Resources
-from loop.daemon.scheduler import IterationScheduler, Window, until_moment
+from loop.daemon.scheduler import Clock, IterationScheduler, SystemClock, Window, until_moment
+from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Plateau, RunState, StopKind, StopReason,
+                                  Until, first_stop, signal_stop, tamper_stop)
 from loop.daemon.status import StatusLine
 from loop.daemon.watchers import Watchers
 
@@ -49,39 +53,55 @@ class RunOptions(BaseModel):
 @dataclass
 class RunSummary:
     results: list[IterationResult] = field(default_factory=list)
-    halt_reason: str | None = None
+    stop: StopReason | None = None
     recovered: list[str] = field(default_factory=list)
 
     @property
+    def halt_reason(self) -> str | None:
+        return self.stop.message if self.stop else None
+
+    @property
     def experiments(self) -> int:
-        return sum(1 for r in self.results if not r.baseline)
+        return sum(1 for r in self.results if not r.baseline and r.status != SUSPENDED)
+
+
+SUSPENDED = "suspended"  # IterationResult.status of an experiment a stop interrupted (it resumes next start)
+MAINTENANCE_EVERY = 20  # iterations between two maintenance passes (also once at start)
 
 
 class Daemon:
     def __init__(self, config: Config, options: RunOptions | None = None, *, agent: Agent | None = None,
-                 resources: Resources | None = None):
+                 resources: Resources | None = None, clock: Clock | None = None):
         self.config, self.options = config, options or RunOptions()
+        self.clock = clock or SystemClock()
         self.agent = agent
         self.resources = resources
         self.summary = RunSummary()
         self.stop_event = threading.Event()
-        self.halt_reason: str | None = None
+        self.stop: StopReason | None = None
         self.window = Window.parse(config.window) if config.window else None
-        self.deadline = until_moment(self.options.until) if self.options.until else None
+        self.deadline = until_moment(self.options.until, self.clock.now()) if self.options.until else None
+        self.policies = self._policies()
+        self.to_resume: list[int] = []
+        self.iterations = 0
         self.status = StatusLine(enabled=self.options.live)
         self.spent_usd, self.consecutive_failures, self.since_best = 0.0, 0, 0
         self._signals = 0
         self.busy = False
 
     # --- stop requests --------------------------------------------------------------------------
-    def request_stop(self, reason: str) -> None:
-        if self.halt_reason is None:
-            self.halt_reason = reason
+    @property
+    def halt_reason(self) -> str | None:
+        return self.stop.message if self.stop else None
+
+    def request_stop(self, reason: StopReason) -> None:
+        if self.stop is None:
+            self.stop = reason
         self.stop_event.set()
 
-    def should_stop(self) -> str | None:
+    def should_stop(self) -> StopReason | None:
         """Why the daemon is stopping (truthy), or None."""
-        return (self.halt_reason or "stop requested") if self.stop_event.is_set() else None
+        return (self.stop or signal_stop("a stop request")) if self.stop_event.is_set() else None
 
     def _on_signal(self, signum, _frame) -> None:
         self._signals += 1
@@ -89,17 +109,18 @@ class Daemon:
         if self._signals > 1:
             log.warning("second %s: exiting now; the next start recovers the interrupted experiment", name)
             os._exit(130)
-        log.info("%s received: finishing the current step, then stopping", name)
-        self.request_stop(f"stopped by {name}")
+        log.info("%s received: stopping before the next case or step; the experiment resumes next start", name)
+        self.request_stop(signal_stop(name))
 
     def _on_tamper(self, problems: list[str]) -> None:
-        message = "ruler tampering detected, halting: " + "; ".join(problems)
-        log.error(message)
-        self.request_stop(message)
+        reason = tamper_stop("; ".join(problems))
+        log.error(reason.message)
+        self.request_stop(reason)
 
     # --- the run --------------------------------------------------------------------------------
     def run(self) -> RunSummary:
-        logfile = setup_logging(self.config.repo)
+        logfile = setup_logging(self.config.repo, max_bytes=self.config.log_max_bytes,
+                                backups=self.config.log_backups)
         with DaemonLock(self.config.repo):
             log.info("daemon started (pid %s, repo %s, log %s)", os.getpid(), self.config.repo, logfile)
             from loop.db.session import upgrade
@@ -109,6 +130,8 @@ class Daemon:
             self.resources = self.resources or Resources(self.config)
             self.agent = self.agent or make_agent(self.config)
             self.summary.recovered = recover(self.config, self.resources.git)
+            self.to_resume = resumable(self.config)
+            self._maintain()
             self.resources.git.ensure_research_branch()
             watchers = Watchers(self.config.repo, self.config.ruler_dir, self._on_tamper) if self.options.watch else None
             previous = self._install_signals()
@@ -124,9 +147,10 @@ class Daemon:
                 self._restore_signals(previous)
                 if owns_resources:
                     self.resources.close()
-            self.summary.halt_reason = self.halt_reason
-            if self.halt_reason and not self.halt_reason.startswith(("stopped by", "--once")):
-                send(self.config, "halt", f"The loop halted: {self.halt_reason}", {"reason": self.halt_reason})
+            self.summary.stop = self.stop
+            if self.stop is not None and self.stop.notifies:
+                send(self.config, "halt", f"The loop halted: {self.stop.message}",
+                     {"reason": self.stop.message, "kind": self.stop.kind.value})
             log.info("daemon stopped: %s (%d experiments this run)", self.halt_reason or "done",
                      self.summary.experiments)
         return self.summary
@@ -136,7 +160,7 @@ class Daemon:
             self._one()
             if self.summary.results and self.summary.results[-1].baseline and not self.should_stop():
                 self._one()  # --once means one experiment: the baseline measurement does not count
-            self.request_stop(self.halt_reason or "--once: one experiment done")
+            self.request_stop(self.stop or StopReason(StopKind.ONCE, "--once: one experiment done"))
             return
         finished = threading.Event()
 
@@ -146,27 +170,33 @@ class Daemon:
             finally:
                 finished.set()
 
-        scheduler = IterationScheduler(job, self.config.interval_s, self.window)
-        first = scheduler.start()
-        if first > datetime.now():
-            log.info("outside the run window %s: first experiment at %s", self.window, f"{first:%Y-%m-%d %H:%M}")
+        scheduler = IterationScheduler(job, self.config.interval_s, self.window, self.clock)
+        self._announce(scheduler.start())
         try:
             while not self.stop_event.is_set():
                 if finished.wait(0.25):
                     finished.clear()
                     if self._check_stop_conditions():
                         break
-                    scheduler.rearm()
+                    self._announce(scheduler.rearm())
                 self.status.refresh()
                 if not self.busy:
-                    self._check_clock()  # a window closing lets the running experiment finish
+                    self._check_clock()
         finally:
             scheduler.shutdown()
+
+    def _announce(self, when: datetime) -> None:
+        if self.window is not None and not self.window.contains(self.clock.now()):
+            log.info("outside the run window %s: sleeping until %s", self.window, f"{when:%Y-%m-%d %H:%M}")
 
     def _one(self) -> None:
         if self.should_stop():
             return
-        adapter = self.inbox.next_ready() if self.inbox else None
+        self.iterations += 1
+        if self.iterations % MAINTENANCE_EVERY == 0:
+            self._maintain()
+        resume = self.to_resume.pop(0) if self.to_resume else None
+        adapter = self.inbox.next_ready() if self.inbox and resume is None else None
         if adapter is not None:
             from loop.daemon.agents.adapter import AdapterRegistration
 
@@ -176,7 +206,7 @@ class Daemon:
             iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step)
         self.busy = True
         try:
-            result = iteration.run()
+            result = iteration.run() if resume is None else iteration.resume(resume)
         except RulerTampered as exc:
             self._on_tamper([str(exc)])
             return
@@ -184,17 +214,20 @@ class Daemon:
             log.exception("iteration failed before an experiment could start")
             self.consecutive_failures += 1
             if self.options.once or self.consecutive_failures >= self.config.max_consecutive_failures:
-                self.request_stop(f"cannot run an experiment: {type(exc).__name__}: {exc}")
+                self.request_stop(StopReason(StopKind.CANNOT_RUN,
+                                             f"cannot run an experiment: {type(exc).__name__}: {exc}"))
             return
         finally:
             self.busy = False
         self.summary.results.append(result)
         self._account(result)
         if result.ruler_tampered:
-            self.request_stop(f"ruler tampering detected, halting: {result.reason}")
+            self.request_stop(tamper_stop(result.reason))
 
     def _account(self, result: IterationResult) -> None:
         self.spent_usd += result.agent_cost_usd
+        if result.status == SUSPENDED:
+            return
         failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0
         if result.baseline:
@@ -203,31 +236,52 @@ class Daemon:
         best = experiments.best(self.config)
         self.status.best(best.quality if best else None)
 
-    def _check_stop_conditions(self) -> bool:
+    # --- stop policies -------------------------------------------------------------------------
+    def _policies(self) -> list:
         c = self.config
         limit = self.options.max_experiments or c.max_experiments
-        reasons = [
-            (self.spent_usd >= c.budget_usd, f"budget spent: ${self.spent_usd:.2f} of ${c.budget_usd:.2f}"),
-            (limit is not None and self.summary.experiments >= limit, f"max experiments reached ({limit})"),
-            (self.consecutive_failures >= c.max_consecutive_failures,
-             f"{self.consecutive_failures} invalid or crashed experiments in a row"),
-            (self.since_best >= c.plateau, f"plateau: {self.since_best} experiments without a new best"),
-        ]
-        for hit, reason in reasons:
-            if hit:
-                self.request_stop(reason)
-                return True
-        return self._check_clock()
+        policies = [Budget(c.budget_usd)]
+        if limit is not None:
+            policies.append(MaxExperiments(limit))
+        policies += [FailuresInARow(c.max_consecutive_failures), Plateau(c.plateau, c.plateau_policy, self._on_plateau)]
+        if self.deadline is not None:
+            policies.append(Until(self.deadline, self.options.until or ""))
+        return policies
 
-    def _check_clock(self) -> bool:
-        now = datetime.now()
-        if self.deadline and now >= self.deadline:
-            self.request_stop(f"--until {self.options.until} reached")
-            return True
-        if self.window and not self.window.contains(now) and self.summary.results:
-            self.request_stop(f"run window {self.window} closed")
+    def run_state(self) -> RunState:
+        return RunState(now=self.clock.now(), spent_usd=self.spent_usd, experiments=self.summary.experiments,
+                        consecutive_failures=self.consecutive_failures, since_best=self.since_best)
+
+    def _check_stop_conditions(self) -> bool:
+        reason = first_stop(self.policies, self.run_state())
+        if reason is not None:
+            self.request_stop(reason)
             return True
         return False
+
+    def _check_clock(self) -> bool:
+        """`--until` between iterations (the running experiment finishes first)."""
+        for policy in self.policies:
+            if isinstance(policy, Until):
+                reason = policy.check(self.run_state())
+                if reason is not None:
+                    self.request_stop(reason)
+                    return True
+        return False
+
+    def _on_plateau(self, state: RunState) -> None:
+        from loop.daemon.plateau import on_plateau
+
+        on_plateau(self.config, self.agent, state.since_best)
+
+    def _maintain(self) -> None:
+        from loop.db.maintenance import maintain
+
+        try:
+            for line in maintain(self.config).lines():
+                log.info("maintenance: %s", line)
+        except Exception as exc:  # upkeep must never end the night
+            log.warning("maintenance failed: %s: %s", type(exc).__name__, exc)
 
     # --- signals --------------------------------------------------------------------------------
     def _install_signals(self):

@@ -1,18 +1,19 @@
-"""When iterations run: APScheduler 3.11 (one at a time, coalesced), run windows and `--until`.
+"""When iterations run: one at a time on a worker thread, run windows and `--until`, on a clock.
 
-The scheduler holds a single job, `iteration`, re-armed after each run for `interval_s` later (or for
-the opening of the run window). `max_instances=1` means an overlapping run is skipped, never queued;
-`coalesce=True` runs once after downtime; `misfire_grace_time` is explicit (the default 1 s would drop
-a run that is late because the machine was busy).
+The scheduler runs a single job, the iteration, re-armed after each run for `interval_s` later, or
+for the next opening of the run window: a `--window` run sleeps through the day and works every
+night. Runs never overlap (one worker, one armed date); a date already past (the machine slept)
+runs once, at once. Time comes from a `Clock`: `SystemClock` sleeps for real and wakes on a stop;
+tests pass a clock they advance themselves, so a run across two midnights takes no real hours.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Callable
-
-MISFIRE_GRACE_S = 3600
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,31 @@ def parse_hhmm(text: str) -> time:
     return time(int(hour), int(minute))
 
 
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep_until(self, moment: datetime, cancel: threading.Event) -> bool:
+        """Block until `moment` (True) or until `cancel` is set (False)."""
+        ...
+
+
+class SystemClock:
+    """Local wall-clock time; sleeps in short slices so a changed clock or a suspend is noticed."""
+
+    SLICE_S = 1.0
+
+    def now(self) -> datetime:
+        return datetime.now()
+
+    def sleep_until(self, moment: datetime, cancel: threading.Event) -> bool:
+        while not cancel.is_set():
+            remaining = (moment - datetime.now()).total_seconds()
+            if remaining <= 0:
+                return True
+            cancel.wait(min(remaining, self.SLICE_S))
+        return False
+
+
 def until_moment(text: str, now: datetime | None = None) -> datetime:
     """The next occurrence of HH:MM (today if still ahead, else tomorrow)."""
     now = now or datetime.now()
@@ -64,36 +90,46 @@ def until_moment(text: str, now: datetime | None = None) -> datetime:
 
 
 class IterationScheduler:
-    """A BackgroundScheduler running `job` one at a time; the caller's thread watches and renders."""
+    """Runs `job` on one worker thread at the armed dates; the caller's thread watches and renders."""
 
-    def __init__(self, job: Callable[[], None], interval_s: float, window: Window | None = None):
-        from apscheduler.schedulers.background import BackgroundScheduler
-
+    def __init__(self, job: Callable[[], None], interval_s: float, window: Window | None = None,
+                 clock: Clock | None = None):
         self.job, self.interval_s, self.window = job, interval_s, window
-        self.scheduler = BackgroundScheduler(job_defaults={
-            "max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S})
+        self.clock = clock or SystemClock()
+        self.next_at: datetime | None = None
+        self._armed: queue.Queue[datetime] = queue.Queue()
+        self._cancel = threading.Event()
+        self._worker: threading.Thread | None = None
 
     def next_run(self, after: datetime | None = None) -> datetime:
-        moment = after or datetime.now()
+        moment = after or self.clock.now()
         return self.window.next_open(moment) if self.window else moment
 
     def start(self) -> datetime:
-        first = self.next_run()
-        self.scheduler.add_job(self._run, "date", run_date=first, id="iteration", max_instances=1, coalesce=True,
-                               misfire_grace_time=MISFIRE_GRACE_S, replace_existing=True)
-        self.scheduler.start()
-        return first
-
-    def _run(self) -> None:
-        self.job()
+        self._worker = threading.Thread(target=self._work, name="iteration", daemon=True)
+        self._worker.start()
+        return self._arm(self.next_run())
 
     def rearm(self) -> datetime:
         """Schedule the next iteration `interval_s` from now (or at the window's next opening)."""
-        when = self.next_run(datetime.now() + timedelta(seconds=self.interval_s))
-        self.scheduler.add_job(self._run, "date", run_date=when, id="iteration", max_instances=1, coalesce=True,
-                               misfire_grace_time=MISFIRE_GRACE_S, replace_existing=True)
+        return self._arm(self.next_run(self.clock.now() + timedelta(seconds=self.interval_s)))
+
+    def _arm(self, when: datetime) -> datetime:
+        self.next_at = when
+        self._armed.put(when)
         return when
 
+    def _work(self) -> None:
+        while not self._cancel.is_set():
+            try:
+                when = self._armed.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if self.clock.sleep_until(when, self._cancel) and not self._cancel.is_set():
+                self.job()
+
     def shutdown(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+        """Cancel what is armed; a running job is waited for (it watches the daemon's stop request)."""
+        self._cancel.set()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join()

@@ -76,6 +76,8 @@ class Experiment(Base):
     holdout_check: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # vs the previous best (loop.daemon.holdout.HoldoutCheck)
     model_line: Mapped[str | None] = mapped_column(String(64), nullable=True)  # loop.model_line.line_key
     model_identity: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # backend, model, variant, OS build, adapter
+    # night-c: the step a stop interrupted (status stays `running`); the next start resumes from it
+    resume_step: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
     evaluations: Mapped[list["Evaluation"]] = relationship(back_populates="experiment")
 
@@ -155,6 +157,8 @@ class GenerationCacheEntry(Base):
     invalid_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     trace: Mapped[list | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # night-c: last read or write, for least-recently-used eviction past the configured size
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class VerdictCacheEntry(Base):
@@ -164,6 +168,8 @@ class VerdictCacheEntry(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     judgement: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # night-c: last read or write, for least-recently-used eviction past the configured size
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class TrainingRequest(Base):

@@ -47,29 +47,6 @@ def _wait_for_step(config, h, number: int, step: str, proc, timeout: float = 120
     raise AssertionError(f"experiment {number} never reached step {step}")
 
 
-def test_sigterm_abandons_the_experiment_at_the_next_step_and_exits(repo_copy, h):
-    config = h.config_for(repo_copy)
-    # a slow runner makes the rescore step last long enough to signal inside it (fresh workspace hash: no cache)
-    proc = _popen_daemon(repo_copy, {"AUTORESEARCH_REPLAY_DELAY_MS": "300"})
-    try:
-        _wait_for_step(config, h, 2, "rescore", proc)
-        assert holder_pid(repo_copy) == proc.pid
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
-    row = h.rows(config)[2]
-    assert row.status == "crashed" and row.reason == "stopped by signal in step rescore"
-    assert sorted(h.rows(config)) == [0, 1, 2]
-    assert h.trailers(repo_copy, "refs/experiments/0002")["Status"] == "crashed"
-    assert "stopped: stopped by SIGTERM" in err
-    h.assert_git_clean(repo_copy)
-    assert holder_pid(repo_copy) is None
-
-
 def test_a_dropped_adapter_becomes_an_interactive_sft_experiment(repo_copy, h):
     from loop.daemon.runloop import Daemon, RunOptions
 

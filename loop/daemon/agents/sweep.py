@@ -61,6 +61,7 @@ class SweepAgent:
         self._storage = storage
         self._study = None
         self._study_name: str | None = None
+        self.breadth = 0  # extra knobs moved per trial, raised by the daemon on a plateau (`broaden`)
 
     def study(self, ruler_id: str):
         import optuna
@@ -90,7 +91,7 @@ class SweepAgent:
         if not study.trials and ctx.best_quality is not None:
             self._seed_with_incumbent(study, current, distributions, ctx.best_quality)
         study.sampler = optuna.samplers.TPESampler(seed=ctx.number, n_startup_trials=8)
-        varied = sorted(random.Random(ctx.number).sample(sorted(knobs), min(KNOBS_PER_TRIAL, len(knobs))))
+        varied = sorted(random.Random(ctx.number).sample(sorted(knobs), min(KNOBS_PER_TRIAL + self.breadth, len(knobs))))
         trial = study.ask({name: distributions[name] for name in varied})
         trial.set_user_attr("experiment", ctx.number)
         proposal: dict[str, Any] = {**current, **trial.params}
@@ -105,6 +106,11 @@ class SweepAgent:
         ctx.services.record_hypothesis(hypothesis, method, "inference")
         return AgentOutcome(hypothesis=hypothesis, method=method, lever="inference", cost_usd=0.0, turns=0,
                             duration_s=time.perf_counter() - started, stop_reason="done")
+
+    def broaden(self, reason: str) -> None:
+        """A plateau: move one more knob per trial from now on (broader exploration)."""
+        self.breadth += 1
+        log.info("sweep: %s; now moving up to %d knobs per trial", reason, KNOBS_PER_TRIAL + self.breadth)
 
     def on_result(self, number: int, quality: float | None, status: str) -> None:
         """The daemon's verdict on experiment `number`: tell the study (FAIL when unscored)."""

@@ -1,0 +1,121 @@
+"""A compressed night: 300 iterations of the real daemon with fast fakes and faults on a schedule.
+
+The daemon, scheduler, stop policies, iteration state machine, guard, git record, keep rule,
+recording, recovery/resume and maintenance are the real code; the agent, judge, runner and pipeline
+session are fakes (`bench/soak_fakes.py`). Faults, by experiment number: judge HTTP 500s (40-49),
+judge unreachable (80-84), malformed judge replies (120-129), the runner killed mid-case (160-169),
+SIGTERM in the middle of experiment 200's re-score, then a restart that must resume 200.
+
+Figures: soak_iterations_completed, soak_experiments_lost, soak_experiments_duplicated (target 0),
+soak_quality_from_failed_judging (target 0: an experiment whose deciding evaluation had judge
+errors yet was recorded with a quality), RSS and open file descriptors at iteration 10 and 300
+(target: flat within 10 %). BENCH_SOAK_ITERATIONS overrides 300.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bench.bench_daemon import make_repo, rss_mb
+from bench.soak_fakes import FaultPlan, SoakAgent, SoakJudge, SoakRunner, session_factory
+from loop.config import load_config
+from loop.daemon.resources import Resources
+from loop.daemon.runloop import Daemon, RunOptions
+from loop.db.models import Evaluation, Experiment
+from loop.db.session import session_scope, upgrade
+
+FINAL = ("kept", "discarded", "invalid", "crashed")
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def main() -> None:
+    total = int(os.environ.get("BENCH_SOAK_ITERATIONS", "300"))
+    for name in ("ANTHROPIC_API_KEY", "AUTORESEARCH_CRASH_AT", "AUTORESEARCH_REPLAY_DELAY_MS"):
+        os.environ.pop(name, None)
+    plan = FaultPlan(sigterm_at=min(200, total // 2))  # a short run (BENCH_SOAK_ITERATIONS) still restarts
+    samples: dict[int, tuple[float, int]] = {}
+
+    def sample(number: int) -> None:
+        if number in (10, total):
+            samples[number] = (rss_mb(), open_fds())
+
+    with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
+        repo = make_repo(Path(tmp) / "repo")
+        config = load_config(repo, database_url=f"sqlite:///{Path(tmp) / 'record.sqlite'}", judge="proxy",
+                             runner="replay", agent="sweep", desktop_notifications=False, interval_s=0,
+                             max_consecutive_failures=10_000)
+        upgrade(config)
+        agent = SoakAgent(plan, on_iteration=sample)
+        resources = Resources(config, runner=SoakRunner(), judge=SoakJudge(plan),
+                              session_factory=session_factory(plan), embedder=None)
+        started = time.perf_counter()
+        runs, stops, stop_s = [], [], None
+        while True:
+            with session_scope(config) as db:
+                done = len(list(db.scalars(select(Experiment.number).where(
+                    Experiment.status.in_(FINAL), Experiment.agent != "baseline"))))
+            if done >= total or len(runs) >= 3:
+                break
+            daemon = Daemon(config, RunOptions(max_experiments=total - done, live=False, watch=False),
+                            agent=agent, resources=resources)
+            summary = daemon.run()
+            runs.append(summary)
+            stops.append(summary.stop.kind.value if summary.stop else "none")
+            if summary.stop is not None and summary.stop.kind.value == "signal" and plan.sigterm_time is not None:
+                stop_s = time.perf_counter() - plan.sigterm_time
+        wall = time.perf_counter() - started
+        resources.close()
+
+        with session_scope(config) as db:
+            rows = list(db.scalars(select(Experiment).order_by(Experiment.number)))
+            evaluations = list(db.scalars(select(Evaluation).where(Evaluation.kind == "official")))
+        numbers = [r.number for r in rows]
+        final = [r for r in rows if r.status in FINAL and r.agent != "baseline"]
+        hypotheses = [r.hypothesis for r in rows if r.agent != "baseline"]
+        lost = sorted(set(agent.runs) - {r.number for r in final}) + [r.number for r in rows if r.status == "running"]
+        duplicated = (len(agent.runs) - len(set(agent.runs))) + (len(hypotheses) - len(set(hypotheses)))
+        errors_by_experiment: dict[int, int] = {}
+        for evaluation in evaluations:
+            if evaluation.experiment_number is not None:
+                errors_by_experiment[evaluation.experiment_number] = (
+                    errors_by_experiment.get(evaluation.experiment_number, 0) + (evaluation.judge_errors or 0))
+        from_failed = [r.number for r in rows if r.quality is not None and errors_by_experiment.get(r.number, 0) > 0]
+        resumed = [line for summary in runs for line in summary.recovered if "resume" in line]
+
+        print(f"soak_iterations_requested: {total}")
+        print(f"soak_iterations_completed: {len(final)}")
+        print(f"soak_daemon_runs: {len(runs)} (stops: {', '.join(stops)})")
+        print(f"soak_sigterm_to_stop_s: {stop_s:.2f}" if stop_s is not None else "soak_sigterm_to_stop_s: none")
+        print(f"soak_resumed: {'; '.join(resumed) or 'none'}")
+        print(f"soak_numbers_contiguous: {numbers == list(range(len(numbers)))}")
+        print(f"soak_experiments_lost: {len(lost)}{' ' + str(lost[:10]) if lost else ''}")
+        print(f"soak_experiments_duplicated: {duplicated}")
+        print(f"soak_quality_from_failed_judging: {len(from_failed)}"
+              f"{' (experiments ' + ', '.join(map(str, from_failed[:12])) + ('…' if len(from_failed) > 12 else '') + ')' if from_failed else ''}")
+        by_status: dict[str, int] = {}
+        for r in final:
+            by_status[r.status] = by_status.get(r.status, 0) + 1
+        print("soak_status_counts: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+        print("soak_faults_injected: " + ", ".join(f"{k} {v}" for k, v in sorted(plan.faults_seen.items())))
+        print(f"soak_plateau_broadened: {agent.broadened}")
+        if 10 in samples and total in samples:
+            (rss_10, fd_10), (rss_n, fd_n) = samples[10], samples[total]
+            print(f"soak_rss_at_10_mb: {rss_10:.1f}")
+            print(f"soak_rss_at_{total}_mb: {rss_n:.1f}")
+            print(f"soak_rss_growth_pct: {100 * (rss_n - rss_10) / rss_10:.1f}")
+            print(f"soak_fds_at_10: {fd_10}")
+            print(f"soak_fds_at_{total}: {fd_n}")
+            print(f"soak_fds_growth_pct: {100 * (fd_n - fd_10) / fd_10:.1f}")
+        print(f"soak_wall_s: {wall:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""A whole night, every night: stop policies, windows on a controllable clock, plateau `continue`,
+bad configuration, a rotating daemon.log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from loop.config import load_config
+from loop.daemon.agents.base import AgentOutcome
+from loop.daemon.logfile import log_path, setup_logging
+from loop.daemon.runloop import Daemon, RunOptions
+from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Plateau, RunState, StopKind, Until,
+                                  first_stop)
+from loop.db.models import TrainingRequest
+from loop.db.session import session_scope
+from loop.errors import InputError
+
+NIGHT = datetime(2026, 3, 10, 21, 0)
+
+
+class FakeClock:
+    """Local time that moves only when the scheduler sleeps: a night passes in no real time."""
+
+    def __init__(self, start: datetime):
+        self.moment = start
+        self.wakes: list[datetime] = []
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self.moment
+
+    def sleep_until(self, moment: datetime, cancel: threading.Event) -> bool:
+        if cancel.is_set():
+            return False
+        with self._lock:
+            self.moment = max(self.moment, moment)
+            self.wakes.append(self.moment)
+        return True
+
+
+class NoteAgent:
+    """Writes a note into the workspace: a real diff that changes no answer, so never a new best."""
+
+    name = "note"
+
+    def __init__(self):
+        self.broadened: list[str] = []
+
+    def run(self, ctx) -> AgentOutcome:
+        (ctx.workspace / "notes.md").write_text(f"experiment {ctx.number}\n")
+        ctx.services.record_hypothesis(f"note {ctx.number}", "a note that changes nothing", "inference")
+        return AgentOutcome(hypothesis=f"note {ctx.number}", cost_usd=0.0, stop_reason="done")
+
+    def broaden(self, reason: str) -> None:
+        self.broadened.append(reason)
+
+
+def state(**kw) -> RunState:
+    return RunState(now=kw.pop("now", NIGHT), **kw)
+
+
+# --- stop policies ------------------------------------------------------------------------------
+def test_each_policy_answers_with_its_own_kind():
+    policies = [Budget(5.0), MaxExperiments(10), FailuresInARow(3), Plateau(4, "halt"),
+                Until(NIGHT + timedelta(hours=8), "05:00")]
+    assert first_stop(policies, state()) is None
+    cases = {StopKind.BUDGET: state(spent_usd=5.0), StopKind.MAX_EXPERIMENTS: state(experiments=10),
+             StopKind.FAILURES: state(consecutive_failures=3), StopKind.PLATEAU: state(since_best=4),
+             StopKind.UNTIL: state(now=NIGHT + timedelta(hours=8))}
+    for kind, run_state in cases.items():
+        reason = first_stop(policies, run_state)
+        assert reason is not None and reason.kind is kind, (kind, reason)
+    assert first_stop(policies, state(spent_usd=5.0, experiments=10)).kind is StopKind.BUDGET  # order decides
+    assert "without a new best" in first_stop(policies, state(since_best=4)).message
+
+
+def test_plateau_continue_acts_once_per_stretch_and_again_after_a_new_best():
+    seen = []
+    plateau = Plateau(3, "continue", seen.append)
+    for since_best in (1, 2, 3, 4, 5):
+        assert plateau.check(state(since_best=since_best)) is None
+    assert [s.since_best for s in seen] == [3]
+    plateau.check(state(since_best=6))  # a second full stretch without a new best
+    assert [s.since_best for s in seen] == [3, 6]
+    for since_best in (0, 1, 2, 3):  # a new best reset the count: the next plateau is a new one
+        plateau.check(state(since_best=since_best))
+    assert [s.since_best for s in seen] == [3, 6, 3]
+
+
+# --- windows ------------------------------------------------------------------------------------
+def test_a_window_run_crossing_midnight_twice_runs_in_both_windows(research_config):
+    config = research_config.model_copy(update={"window": "22:00-07:00", "interval_s": 4 * 3600.0})
+    clock = FakeClock(NIGHT)  # 21:00, an hour before the window opens
+    summary = Daemon(config, RunOptions(max_experiments=4, live=False, watch=False, handle_signals=False),
+                     agent=NoteAgent(), clock=clock).run()
+    day1, day2, day3 = NIGHT.date(), NIGHT.date() + timedelta(days=1), NIGHT.date() + timedelta(days=2)
+    assert [(w.date(), w.strftime("%H:%M")) for w in clock.wakes] == [
+        (day1, "22:00"), (day2, "02:00"), (day2, "06:00"),  # the first night, across its midnight
+        (day2, "22:00"), (day3, "02:00")]  # slept through the day (10:00 is outside), the second night
+    assert summary.stop.kind is StopKind.MAX_EXPERIMENTS
+    assert [r.status for r in summary.results][0] == "kept" and summary.results[0].baseline
+    assert all(r.status in ("kept", "discarded") for r in summary.results), [r.reason for r in summary.results]
+    assert len(summary.results) == 5
+
+
+# --- plateau ------------------------------------------------------------------------------------
+def test_plateau_continue_files_one_request_and_goes_on(research_config, h):
+    config = research_config.model_copy(update={"plateau": 2, "plateau_policy": "continue"})
+    agent = NoteAgent()
+    summary = Daemon(config, RunOptions(max_experiments=5, live=False, watch=False, handle_signals=False),
+                     agent=agent).run()
+    assert summary.experiments == 5 and summary.stop.kind is StopKind.MAX_EXPERIMENTS
+    assert not any(r.new_best for r in summary.results)
+    with session_scope(config) as db:
+        requests = list(db.scalars(select(TrainingRequest)))
+    assert len(requests) == 1  # the plateau came at 2 and again at 4: the first request is still open
+    assert requests[0].status == "open" and requests[0].recipe == "sft"
+    assert "plateau: 2 experiments without a new best" in requests[0].rationale
+    assert (config.repo / requests[0].path).exists()
+    assert len(agent.broadened) == 2  # each plateau stretch widens the search
+
+
+def test_plateau_halt_stops_the_night(research_config):
+    config = research_config.model_copy(update={"plateau": 2, "plateau_policy": "halt"})
+    summary = Daemon(config, RunOptions(max_experiments=5, live=False, watch=False, handle_signals=False),
+                     agent=NoteAgent()).run()
+    assert summary.stop.kind is StopKind.PLATEAU and summary.experiments == 2
+    with session_scope(config) as db:
+        assert list(db.scalars(select(TrainingRequest))) == []
+
+
+# --- bad configuration --------------------------------------------------------------------------
+@pytest.mark.parametrize("line, field", [('plateau_policy = "sometimes"', "plateau_policy"),
+                                         ("verdict_cache_max = -5", "verdict_cache_max"),
+                                         ("generation_cache_max = -1", "generation_cache_max")])
+def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(research_repo, h, line, field):
+    toml = research_repo / "autoresearch.toml"
+    toml.write_text(toml.read_text() + "# night settings\n" + line + "\n")
+    with pytest.raises(InputError) as caught:
+        load_config(research_repo)
+    assert caught.value.path == toml and caught.value.line == 4 and field in str(caught.value)
+    done = h.cli(research_repo, "run", "--once", "--no-live")
+    assert done.returncode != 0
+    assert f"autoresearch.toml:4" in done.stderr and field in done.stderr
+    assert not (research_repo.parent / "record.sqlite").exists()  # nothing was recorded
+    assert h.git(research_repo, "for-each-ref", "refs/experiments/") == ""
+
+
+# --- the log ------------------------------------------------------------------------------------
+def test_daemon_log_rotates_and_keeps_a_bounded_number_of_files(tmp_path):
+    repo = tmp_path / "repo"
+    logger = logging.getLogger("loop.rotation-test")
+    setup_logging(repo, max_bytes=10_000, backups=2)
+    try:
+        for i in range(2000):
+            logger.info("line %05d %s", i, "x" * 40)
+        folder = log_path(repo).parent
+        files = sorted(p.name for p in folder.iterdir())
+        assert files == ["daemon.log", "daemon.log.1", "daemon.log.2"]
+        assert all((folder / f).stat().st_size <= 10_000 for f in files)
+        assert "line 01999" in log_path(repo).read_text()  # the newest lines are in daemon.log
+    finally:
+        root = logging.getLogger("loop")
+        for handler in list(root.handlers):
+            if getattr(handler, "baseFilename", "").startswith(str(repo)):
+                root.removeHandler(handler)
+                handler.close()
