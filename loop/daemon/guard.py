@@ -24,21 +24,24 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 from pydantic import BaseModel
 
-from loop.daemon.guard_gold import EMBED_THRESHOLD, SPLIT_LINES, TASK_THRESHOLD, WINDOW, GoldIndex, Hit
+from loop.daemon.guard_gold import EMBED_THRESHOLD, SPLIT_LINES, TASK_THRESHOLD, GoldIndex, Hit
 from loop.daemon.guard_read import FileRead, decoded_variants, read_file
 from loop.ruler_lock import verify_lock
+from loop.textnorm import squeeze
 
 log = logging.getLogger(__name__)
 
 ALLOWED_PREFIX = "agent_workspace/"
-SPLIT_MIN_CHARS = 40
+SPLIT_MIN_CHARS = 30
+SEGMENT_MIN_CHARS = 8
+_LITERAL = re.compile(r""""([^"\n]{6,}?)"|'([^'\n]{6,}?)'""")
 __all__ = ["GoldIndex", "GuardFinding", "RulerTampered", "WorkspaceScan", "scan_workspace", "scan_for_gold"]
 
 
@@ -101,10 +104,10 @@ def all_files(root: Path) -> list[str]:
 
 
 class _FileResult:
-    __slots__ = ("hits", "lines", "present")
+    __slots__ = ("hits", "lines", "segments")
 
-    def __init__(self, hits: list[tuple[str, Hit]], lines: list[tuple[str, int]], present: np.ndarray):
-        self.hits, self.lines, self.present = hits, lines, present
+    def __init__(self, hits: list[tuple[str, Hit]], lines: list[tuple[str, int]], segments: set[str]):
+        self.hits, self.lines, self.segments = hits, lines, segments
 
 
 _RESULTS: dict[tuple[int, str], _FileResult] = {}
@@ -122,10 +125,10 @@ def _scan_text(index: GoldIndex, read: FileRead) -> _FileResult:
         if how in ("", "escapes") or how.startswith(("base64", "hex")):
             for number, line in enumerate(text.splitlines(), 1):
                 lines += [(part, number) for part in SPLIT_LINES.split(line) if part.strip()]
-    from loop.textnorm import squeeze_bytes
-
-    present = index._present_hashes(squeeze_bytes(read.text or ""))
-    result = _FileResult(hits, lines, present)
+                if '"' in line or "'" in line:
+                    lines += [(m.group(1) or m.group(2), number) for m in _LITERAL.finditer(line)]
+    segments = {s for s in (squeeze(part) for part, _ in lines) if len(s) >= SEGMENT_MIN_CHARS}
+    result = _FileResult(hits, lines, segments)
     if len(_RESULTS) > 50_000:
         _RESULTS.clear()
     _RESULTS[key] = result
@@ -139,7 +142,7 @@ def scan_workspace(root: Path, index: GoldIndex, embedder=None, *, rel_paths: It
     findings: list[GuardFinding] = []
     binaries: list[RecordedBinary] = []
     line_owner: dict[str, tuple[str, int]] = {}
-    union: list[np.ndarray] = []
+    segments: set[str] = set()
     flagged_files: set[str] = set()
     total = 0
     paths = list(rel_paths) if rel_paths is not None else all_files(root)
@@ -168,7 +171,7 @@ def scan_workspace(root: Path, index: GoldIndex, embedder=None, *, rel_paths: It
         if read.kind == "image":
             binaries.append(RecordedBinary(path=shown, kind=read.detail, size=read.size, sha256=read.sha256))
         result = _scan_text(index, read)
-        union.append(result.present)
+        segments |= result.segments
         for how, hit in result.hits:
             check = "task_text" if "task" in hit.how else "gold_text"
             where = f" ({how}-encoded)" if how else ""
@@ -177,7 +180,7 @@ def scan_workspace(root: Path, index: GoldIndex, embedder=None, *, rel_paths: It
         for line, number in result.lines:
             line_owner.setdefault(line, (shown, number))
     findings = _dedupe(findings)
-    findings += _split_across_files(index, union, flagged_files)
+    findings += _split_across_files(index, segments, flagged_files)
     if embedder is not None and line_owner:
         findings += _semantic(index, embedder, line_owner)
     return WorkspaceScan(findings=findings, binaries=binaries, files=len(paths), bytes=total)
@@ -200,18 +203,32 @@ def _dedupe(findings: list[GuardFinding]) -> list[GuardFinding]:
     return out
 
 
-def _split_across_files(index: GoldIndex, union: list[np.ndarray], flagged: set[str]) -> list[GuardFinding]:
-    """A long gold question all of whose character windows occur, but only spread over several files."""
-    if flagged or len(union) < 2:
+def _split_across_files(index: GoldIndex, segments: set[str], flagged: set[str]) -> list[GuardFinding]:
+    """A gold question put together from 2..4 whole lines or string literals (of any files, in any order)."""
+    if flagged:
         return []
-    present = np.unique(np.concatenate(union)) if union else np.zeros(0, dtype=np.uint64)
     found = []
     for gold in index.golds:
-        if gold.kind == "question" and len(gold.squeezed) >= SPLIT_MIN_CHARS and np.isin(gold.hashes, present).all():
+        text = gold.squeezed.decode()
+        if gold.kind != "question" or len(text) < SPLIT_MIN_CHARS:
+            continue
+        pieces = _cover(text, segments)
+        if pieces and 2 <= pieces <= 4:
             found.append(GuardFinding(check="gold_text", message=(
-                f"a gold question of {gold.case_id} is spread over several files ({len(gold.squeezed)} characters, "
-                f"every {WINDOW}-character window present)")))
+                f"a gold question of {gold.case_id} is put together from {pieces} separate lines or strings")))
     return found
+
+
+def _cover(text: str, segments: set[str]) -> int | None:
+    """Fewest segments (each >= SEGMENT_MIN_CHARS) that spell `text` end to end, or None."""
+    best: list[int | None] = [0] + [None] * len(text)
+    for i in range(len(text)):
+        if best[i] is None:
+            continue
+        for j in range(i + SEGMENT_MIN_CHARS, len(text) + 1):
+            if text[i:j] in segments and (best[j] is None or best[j] > best[i] + 1):
+                best[j] = best[i] + 1
+    return best[len(text)]
 
 
 def _semantic(index: GoldIndex, embedder, line_owner: dict[str, tuple[str, int]]) -> list[GuardFinding]:

@@ -58,6 +58,10 @@ class GoldText:
     text: str
     squeezed: bytes
     hashes: np.ndarray = field(repr=False)
+    hash_list: list[int] = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        self.hash_list = self.hashes.tolist()
 
 
 @dataclass
@@ -81,6 +85,14 @@ class GoldIndex:
         self.content = [(g, _content_words(g.text)) for g in self.golds if g.kind == "question"]
         self.task_content = [(cid, task, _content_words(task)) for cid, task in tasks]
         self.vocabulary = set().union(*(c for _, c in self.content), *(c for *_, c in self.task_content))
+        # content word -> targets (gold questions, then tasks) and how many shared words each needs
+        targets = [words for _, words in self.content] + [words for *_, words in self.task_content]
+        self._needed = [max(2, (len(w) + 1) // 2) for _, w in self.content] + \
+                       [max(2, len(w) - 1) for *_, w in self.task_content]
+        self._postings: dict[str, list[int]] = {}
+        for number, words in enumerate(targets):
+            for word in words:
+                self._postings.setdefault(word, []).append(number)
         self._semantic_cache: dict[str, tuple[float, int, float, int]] = {}
         self._vectors = None
 
@@ -99,13 +111,13 @@ class GoldIndex:
     # --- lexical --------------------------------------------------------------------------------
     def lexical_hits(self, text: str) -> list[Hit]:
         squeezed = squeeze_bytes(text)
-        present = self._present_hashes(squeezed)
+        present = set(self._present_hashes(squeezed).tolist())
         hits: list[Hit] = []
         whole_by_case: dict[str, list[str]] = {}
         for gold in self.golds:
             if not len(gold.hashes):
                 continue
-            flags = np.isin(gold.hashes, present)
+            flags = np.fromiter((h in present for h in gold.hash_list), dtype=bool, count=len(gold.hash_list))
             if not flags.any():
                 continue
             if flags.all() and gold.squeezed in squeezed:
@@ -175,11 +187,14 @@ class GoldIndex:
             tokens = norm.split()
             if not MIN_LINE_WORDS <= len(tokens) <= MAX_LINE_WORDS:
                 continue
-            content = set(tokens) - STOPWORDS
-            if len(content & self.vocabulary) < 1:
+            shared = [w for w in set(tokens) if w in self._postings]
+            if len(shared) < 2:
                 continue
-            if any(len(content & words) >= max(1, min(2, len(words))) for _, words in self.content) or \
-                    any(len(content & words) >= max(1, len(words) - 1) for *_, words in self.task_content):
+            counts: dict[int, int] = {}
+            for word in shared:
+                for target in self._postings[word]:
+                    counts[target] = counts.get(target, 0) + 1
+            if any(n >= self._needed[target] for target, n in counts.items()):
                 chosen.append(norm)
         return chosen
 
@@ -190,15 +205,17 @@ class GoldIndex:
         todo = [line for line in lines if line not in self._semantic_cache]
         if todo:
             if self._vectors is None:
-                self._vectors = (embedder.embed(self.questions), embedder.embed([t for _, t in self.tasks]))
+                tasks = [t for _, t in self.tasks]
+                self._vectors = (embedder.embed(self.questions) if self.questions else np.zeros((0, 384), np.float32),
+                                 embedder.embed(tasks) if tasks else np.zeros((0, 384), np.float32))
             for start in range(0, len(todo), 256):
                 batch = todo[start:start + 256]
                 vectors = embedder.embed(batch)
                 to_gold = cosine_matrix(vectors, self._vectors[0])
                 to_task = cosine_matrix(vectors, self._vectors[1])
                 for line, g_row, t_row in zip(batch, to_gold, to_task):
-                    self._semantic_cache[line] = (float(g_row.max()), int(g_row.argmax()),
-                                                  float(t_row.max()), int(t_row.argmax()))
+                    self._semantic_cache[line] = (float(g_row.max()) if g_row.size else 0.0, int(g_row.argmax()) if g_row.size else 0,
+                                                  float(t_row.max()) if t_row.size else 0.0, int(t_row.argmax()) if t_row.size else 0)
         return {line: self._semantic_cache[line] for line in lines}
 
 

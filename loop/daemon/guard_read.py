@@ -11,8 +11,9 @@ with a byte-order mark. Otherwise only a known binary header classifies it:
   not allowed either: what the guard cannot read, the pipeline must not be able to use.
 
 `decoded_variants(text)` lists the texts hidden in a text: reversed, base64 / base32 / hex runs (also
-when split across lines or string literals), escape sequences (\\x.., \\u.., %.., &#..;), ROT13, and
-gzip/zlib/bz2/xz payloads inside decoded bytes; decoding is applied up to `MAX_DEPTH` levels deep.
+when split across lines or string literals), escape sequences (\\x.., \\u.., %.., &#..;), ROT13,
+one-byte XOR keys (for text that does not read as language), and gzip/zlib/bz2/xz payloads inside
+decoded bytes; decoding is applied up to `MAX_DEPTH` levels deep.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ WEIGHT_SUFFIXES = {".gguf", ".safetensors", ".pt", ".pth", ".ckpt", ".bin", ".on
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e\t\n]{8,}")
 # base64/base32 runs: long tokens, also pieces joined by string-literal syntax or line breaks
 _B64_TOKEN = r"[A-Za-z0-9+/_-]{8,}={0,2}"
-_JOIN = r"""(?:\s*["']\s*\+?\s*\\?\s*["']?|\s*\+\s*|\s*\n\s*["']?)"""
+_JOIN = r"""(?:\s*["']\s*\+?\s*\\?\s*["']?|\s*\n\s*["']?)"""
 _B64_RUN = re.compile(_B64_TOKEN + r"(?:" + _JOIN + _B64_TOKEN + r")*")
 _HEX_RUN = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:'\"+]*){8,}")
 _ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|%[0-9a-fA-F]{2}|&#x?[0-9a-fA-F]+;|\\N\{[^}]+\}")
@@ -128,7 +129,7 @@ def _as_text(data: bytes) -> str | None:
 
 
 def _b64_pieces(run: str) -> list[bytes]:
-    compact = re.sub(r"""[\s"'+\\]""", "", run)
+    compact = re.sub(r"""["']\s*\+?\s*\\?\s*["']?|\s+""", "", run)
     found = []
     for candidate in {compact, compact.replace("-", "+").replace("_", "/")}:
         body = candidate.rstrip("=")
@@ -169,6 +170,29 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(one, text)
 
 
+XOR_MAX_BYTES = 2_000_000
+_LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
+
+
+def _letter_share(data: bytes) -> float:
+    return sum(data.count(c) for c in _LETTERS) / max(1, len(data)) if data else 0.0
+
+
+def _single_byte_xor(text: str) -> str | None:
+    """Text that does not read as language but does under a one-byte XOR key (a cheap cipher)."""
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) < 64 or len(data) > XOR_MAX_BYTES or _letter_share(data[:4096]) >= 0.6:
+        return None
+    sample = data[:4096]
+    best_key = max(range(1, 256), key=lambda k: _letter_share(sample.translate(_XOR_TABLES[k])))
+    if _letter_share(sample.translate(_XOR_TABLES[best_key])) < 0.75:
+        return None
+    return data.translate(_XOR_TABLES[best_key]).decode("utf-8", "replace")
+
+
+_XOR_TABLES = [bytes(b ^ key for b in range(256)) for key in range(256)]
+
+
 def decoded_variants(text: str, depth: int = 0) -> list[tuple[str, str]]:
     """(how, text) for each text hidden in `text` (not including `text` itself)."""
     if depth >= MAX_DEPTH or not text:
@@ -191,6 +215,10 @@ def decoded_variants(text: str, depth: int = 0) -> list[tuple[str, str]]:
         decoded = _as_text(data) if data and len(data) >= MIN_ENCODED_CHARS // 2 else None
         if decoded:
             hidden.append(("hex", decoded))
+    if depth == 0:
+        xored = _single_byte_xor(text)
+        if xored:
+            hidden.append(("xor", xored))
     for how, decoded in hidden:
         out.append((how, decoded))
         out += [(f"{how}+{inner}", t) for inner, t in decoded_variants(decoded, depth + 1) if inner != "rot13"]

@@ -19,7 +19,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loop.daemon import experiments, guard
+from loop.daemon import committed, experiments, guard
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
 from loop.daemon.gitrecord import commit_message
 from loop.daemon.keep import make_policy, scores_from_outcomes
@@ -171,14 +171,15 @@ class Iteration:
         outside = guard.outside_workspace(changed)
         if outside:
             return Verdict("invalid", "the diff touches files outside agent_workspace/: " + ", ".join(outside))
-        findings = guard.scan_for_gold(self.worktree, changed, guard.gold_index(self.config.ruler_dir),
-                                       self.res.embedder)
+        self.committed = committed.export_experiment(self.git, self.number, self.snapshot, self.worktree)
+        findings = committed.check(self.config, self.committed, self.worktree, self.res.embedder)
         if findings:
             return Verdict("invalid", "gold text in the workspace: " + guard.describe(findings))
         return None
 
     def _score(self, gate: str):
-        report = self.res.evaluate(gate, self.worktree / "agent_workspace", experiment_number=self.number)
+        # score the clean export of the commit, never the live worktree (loop/daemon/committed.py)
+        report = self.res.evaluate(gate, self.committed.workspace, experiment_number=self.number)
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks
 
