@@ -14,7 +14,6 @@ from loop.errors import InputError
 from loop.schemas import Case
 
 LOCK_NAME = "RULER.lock"
-IGNORED_PARTS = {"__pycache__"}
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -88,12 +87,15 @@ def gate_cases(ruler_dir: Path, gate: str) -> list[Case]:
 
 
 def ruler_files(ruler_dir: Path) -> list[Path]:
-    """Every file that makes up the ruler (symlinks included as entries), sorted, lock excluded."""
+    """Every file under ruler/ (symlinks included as entries, bytecode too), sorted, the lock excluded.
+
+    Nothing is skipped: ruler code is loaded from source only (`loop.ruler_loader`), so a `__pycache__`
+    here was planted, and it must show in `ruler verify` and change the ruler id."""
     ruler_dir = Path(ruler_dir)
     found = []
     for path in sorted(ruler_dir.rglob("*")):
         rel = path.relative_to(ruler_dir)
-        if rel.name == LOCK_NAME or IGNORED_PARTS & set(rel.parts):
+        if rel.as_posix() == LOCK_NAME:
             continue
         if path.is_symlink() or path.is_file():
             found.append(path)

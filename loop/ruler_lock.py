@@ -54,7 +54,9 @@ def verify_lock(ruler_dir: Path) -> list[str]:
             removed.pop(old)
             added.pop(twin)
     problems += [f"removed: {p}" for p in sorted(removed)]
-    problems += [f"added: {p}" for p in sorted(added)]
+    problems += [f"added: {p}" + (BYTECODE_HINT if _is_bytecode(p) else "") for p in sorted(added)]
+    problems += [f"bytecode directory: {d}/{BYTECODE_HINT}" for d in _bytecode_dirs(ruler_dir)
+                 if not any(p.startswith(d + "/") for p in added)]
     for path in sorted(set(locked) & set(current)):
         was, now = locked[path], current[path]
         if was.get("type") != now["type"]:
@@ -64,6 +66,17 @@ def verify_lock(ruler_dir: Path) -> list[str]:
         if _comparable_mode(was["mode"]) != _comparable_mode(now["mode"]):
             problems.append(f"mode changed: {path} ({was['mode']} -> {now['mode']})")
     return problems
+
+
+BYTECODE_HINT = " (ruler code is loaded from source only: bytecode under ruler/ was planted; delete it)"
+
+
+def _is_bytecode(rel: str) -> bool:
+    return "__pycache__" in rel.split("/") or rel.endswith((".pyc", ".pyo", ".so", ".pyd"))
+
+
+def _bytecode_dirs(ruler_dir: Path) -> list[str]:
+    return sorted(p.relative_to(ruler_dir).as_posix() for p in Path(ruler_dir).rglob("__pycache__") if p.is_dir())
 
 
 def _comparable_mode(mode: str) -> int:

@@ -1,20 +1,29 @@
-"""The mutable workspace's identity: a content hash over every file that can change an answer."""
+"""The mutable workspace's identity: a content hash over every file the pipeline can see.
+
+Nothing under the workspace is skipped (caches, `__pycache__`, hidden and git-ignored files included):
+the pipeline can read all of them, so two workspaces that differ in any file never share a generation
+cache entry. The daemon hashes a clean export of the experiment's commit, so its hash is the hash of
+any clean checkout of that commit; a live worktree with extra (ignored) files hashes differently.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
-
-SKIPPED_PARTS = {".cache", "__pycache__", ".git", ".pytest_cache"}
 
 
 def workspace_files(workspace: Path) -> list[Path]:
     workspace = Path(workspace)
-    return [
-        p for p in sorted(workspace.rglob("*"))
-        if (p.is_file() or p.is_symlink()) and not SKIPPED_PARTS & set(p.relative_to(workspace).parts)
-        and p.suffix != ".pyc"
-    ]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(workspace):
+        base = Path(dirpath)
+        if base == workspace and ".git" in filenames:
+            filenames = [f for f in filenames if f != ".git"]  # a worktree's pointer file, not content
+        dirnames[:] = [d for d in dirnames if not (base == workspace and d == ".git")]
+        found += [base / name for name in filenames]
+        found += [base / d for d in dirnames if (base / d).is_symlink()]
+    return sorted(found)
 
 
 def workspace_hash(workspace: Path) -> str:
@@ -23,6 +32,17 @@ def workspace_hash(workspace: Path) -> str:
     digest = hashlib.sha256()
     for path in workspace_files(workspace):
         digest.update(path.relative_to(workspace).as_posix().encode() + b"\0")
-        content = str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
-        digest.update(hashlib.sha256(content).digest())
+        if path.is_symlink():
+            content_digest = hashlib.sha256(b"symlink:" + str(path.readlink()).encode()).digest()
+        else:
+            content_digest = _file_digest(path)
+        digest.update(content_digest)
     return digest.hexdigest()
+
+
+def _file_digest(path: Path) -> bytes:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()

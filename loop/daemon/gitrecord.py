@@ -61,6 +61,7 @@ class GitRecord:
         self.repo = git.Repo(self.root)
         self.branch = research_branch
         self.worktrees_dir = self.root / ".autoresearch" / "worktrees"
+        self.exports_dir = self.root / ".autoresearch" / "exports"
 
     # --- plumbing ------------------------------------------------------------------------------
     def _git(self, *args: str, cwd: Path | None = None) -> str:
@@ -116,6 +117,7 @@ class GitRecord:
         return path
 
     def remove_worktree(self, number: int) -> None:
+        self.remove_export(number)
         path = self.worktree_path(number)
         if path.exists():
             try:
@@ -125,6 +127,68 @@ class GitRecord:
         self._git("worktree", "prune")
         if self.rev(f"refs/heads/{self.exp_branch(number)}"):
             self._git("branch", "-D", "--quiet", self.exp_branch(number))
+
+    # --- what is scored: the commit, exported clean ------------------------------------------
+    def export_path(self, number: int) -> Path:
+        return self.exports_dir / exp_tag(number)
+
+    def export_commit(self, number: int, commit: str, prefix: str = "agent_workspace") -> Path:
+        """Write `commit`'s files under `prefix` into a fresh directory, byte for byte from the object store.
+
+        Blobs are written raw (no .gitattributes filters, eol conversion or export-subst, unlike
+        `git archive`), with their modes and symlinks; a gitlink (submodule) is refused. Returns the
+        export root: `<root>/<prefix>` holds exactly what a clean checkout of the commit holds."""
+        dest = self.export_path(number)
+        if dest.exists():
+            shutil.rmtree(dest)
+        dest.mkdir(parents=True)
+        listing = self._git("ls-tree", "-r", "-z", "--full-tree", commit, "--", prefix)
+        entries = []
+        for item in listing.split("\0"):
+            if not item:
+                continue
+            meta, path = item.split("\t", 1)
+            mode, kind, sha = meta.split()
+            if kind != "blob":
+                raise ValueError(f"{path}: a {kind} (submodule) cannot be part of an experiment")
+            entries.append((mode, sha, path))
+        blobs = self._read_blobs([sha for _, sha, _ in entries])
+        for mode, sha, path in entries:
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if mode == "120000":
+                target.symlink_to(blobs[sha].decode("utf-8", "surrogateescape"))
+            else:
+                target.write_bytes(blobs[sha])
+                target.chmod(0o755 if mode == "100755" else 0o644)
+        return dest
+
+    def _read_blobs(self, shas: list[str]) -> dict[str, bytes]:
+        import subprocess
+
+        unique = list(dict.fromkeys(shas))
+        if not unique:
+            return {}
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=self.root, input="\n".join(unique).encode() + b"\n",
+                              capture_output=True, check=True)
+        out, pos, blobs = proc.stdout, 0, {}
+        for sha in unique:
+            header_end = out.index(b"\n", pos)
+            _, _, size = out[pos:header_end].split()
+            start = header_end + 1
+            blobs[sha] = out[start:start + int(size)]
+            pos = start + int(size) + 1
+        return blobs
+
+    def outside_commit(self, worktree: Path) -> list[str]:
+        """Files in the worktree that are not part of its commit: `untracked: p` and `ignored: p`."""
+        others = [p for p in self._git("ls-files", "--others", "-z", cwd=worktree).split("\0") if p]
+        ignored = {p for p in self._git("ls-files", "--others", "--ignored", "--exclude-standard", "-z",
+                                        cwd=worktree).split("\0") if p}
+        return [f"{'ignored' if p in ignored else 'untracked'}: {p}" for p in sorted(others)]
+
+    def remove_export(self, number: int) -> None:
+        shutil.rmtree(self.export_path(number), ignore_errors=True)
 
     def stage_tree(self, worktree: Path) -> str:
         """Stage everything in the worktree (respecting .gitignore) and return the tree id."""
@@ -194,6 +258,10 @@ class GitRecord:
                     shutil.rmtree(path, ignore_errors=True)
                 cleaned.append(f"worktree {path.relative_to(self.root)}")
         self._git("worktree", "prune")
+        if self.exports_dir.exists():
+            for path in sorted(self.exports_dir.iterdir()):
+                shutil.rmtree(path, ignore_errors=True)
+                cleaned.append(f"export {path.relative_to(self.root)}")
         for line in self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/exp/").splitlines():
             if line.strip():
                 self._git("branch", "-D", "--quiet", line.strip())

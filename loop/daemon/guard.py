@@ -2,18 +2,28 @@
 
 1. The ruler is intact (RULER.lock verified before and after each iteration; a mismatch halts).
 2. The experiment's commit changes only `agent_workspace/` (every other path is named).
-3. No gold text was written into the workspace: for every text file the experiment added or changed,
-   (a) a normalised word 8-gram shared with any ruler or holdout gold question or title, or
-   (b) a line whose sentence embedding has cosine >= 0.92 with a gold question.
-   Only the files the diff touches are scanned: the parent tree passed the same scan (or is the
-   human-made baseline), so unchanged files cannot introduce gold.
+3. The committed workspace (a clean export of the commit, exactly what is scored) holds no gold and
+   names no ruler/holdout task: EVERY file is read whole, whatever its size (`guard_read`); weights and
+   unreadable binaries are not allowed, images are recorded by size and sha256; hidden texts (reversed,
+   base64/base32/hex, escapes, ROT13, compressed payloads) are decoded; every text and decoded text is
+   matched after `loop.textnorm` folding (`guard_gold`: character stretches of gold questions and titles,
+   whole gold questions, task names, a gold question spread over several files) and every line is
+   considered for the semantic check (cosine with gold questions and tasks). Files the experiment
+   left in its worktree outside the commit (untracked, ignored) are scanned the same way: they are
+   never scored, but gold in them is an attempt all the same.
 4. No output is a near-copy of the gold (`CaseOutcome.gold_leak`, set by the harness from
    `loop.sandbox.leak.gold_leak`).
+
+What the guard cannot see: gold computed by code from pieces smaller than its windows (words picked
+from a dictionary by index, arithmetic on character codes), ciphers other than the decoders above
+(XOR with a key, custom alphabets), gold hidden in image pixels, and paraphrases loose enough to pass
+the semantic threshold; the output check and the judge's noise floor are the backstops there.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -21,23 +31,37 @@ from typing import Iterable
 
 from pydantic import BaseModel
 
-from loop.ruler_files import load_cases
+from loop.daemon.guard_gold import EMBED_THRESHOLD, SPLIT_LINES, TASK_THRESHOLD, GoldIndex, Hit
+from loop.daemon.guard_read import FileRead, decoded_variants, read_file
 from loop.ruler_lock import verify_lock
+from loop.textnorm import squeeze
 
 log = logging.getLogger(__name__)
 
 ALLOWED_PREFIX = "agent_workspace/"
-NGRAM = 8
-EMBED_THRESHOLD = 0.92
-MIN_LINE_WORDS = 5  # shorter lines are too generic to call copies
-MAX_SCANNED_LINES = 4000  # per experiment, for embedding; the n-gram check covers every line
-MAX_FILE_BYTES = 2_000_000
-WORD = re.compile(r"[a-z0-9]+")
+SPLIT_MIN_CHARS = 30
+SEGMENT_MIN_CHARS = 8
+_LITERAL = re.compile(r""""([^"\n]{6,}?)"|'([^'\n]{6,}?)'""")
+__all__ = ["GoldIndex", "GuardFinding", "RulerTampered", "WorkspaceScan", "scan_workspace", "scan_for_gold"]
 
 
 class GuardFinding(BaseModel):
-    check: str  # ruler | diff | gold_text | gold_output
+    check: str  # ruler | diff | gold_text | task_text | weights | unreadable | gold_output
     message: str
+
+
+class RecordedBinary(BaseModel):
+    path: str
+    kind: str
+    size: int
+    sha256: str
+
+
+class WorkspaceScan(BaseModel):
+    findings: list[GuardFinding]
+    binaries: list[RecordedBinary]
+    files: int
+    bytes: int
 
 
 class RulerTampered(RuntimeError):
@@ -58,41 +82,6 @@ def outside_workspace(paths: Iterable[str]) -> list[str]:
     return sorted(p for p in paths if not p.startswith(ALLOWED_PREFIX))
 
 
-def normalise_words(text: str) -> list[str]:
-    return WORD.findall(text.lower())
-
-
-def ngrams(words: list[str], n: int = NGRAM) -> set[tuple[str, ...]]:
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
-
-
-class GoldIndex:
-    """The gold texts of the ruler and holdout, as n-grams and embeddings."""
-
-    def __init__(self, texts: list[str], questions: list[str]):
-        self.questions = questions
-        self.grams: set[tuple[str, ...]] = set()
-        for text in texts:
-            self.grams |= ngrams(normalise_words(text))
-        self._vectors = None
-
-    @classmethod
-    def from_ruler(cls, ruler_dir: Path) -> "GoldIndex":
-        texts, questions = [], []
-        for name in ("tasks.jsonl", "holdout.jsonl"):
-            path = Path(ruler_dir) / name
-            if path.exists():
-                for case in load_cases(path):
-                    questions += case.gold.questions
-                    texts += [case.gold.title, *case.gold.questions]
-        return cls(texts, questions)
-
-    def vectors(self, embedder):
-        if self._vectors is None:
-            self._vectors = embedder.embed(self.questions)
-        return self._vectors
-
-
 @lru_cache(maxsize=4)
 def _cached_index(ruler_dir: str, lock_mtime: float) -> GoldIndex:
     return GoldIndex.from_ruler(Path(ruler_dir))
@@ -103,50 +92,171 @@ def gold_index(ruler_dir: Path) -> GoldIndex:
     return _cached_index(str(ruler_dir), lock.stat().st_mtime if lock.exists() else 0.0)
 
 
-def _text_lines(path: Path) -> list[str] | None:
+def all_files(root: Path) -> list[str]:
+    """Every file and symlink under `root` (relative POSIX paths), hidden ones included."""
+    root = Path(root)
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = Path(dirpath)
+        for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
+            found.append((base / name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+class _FileResult:
+    __slots__ = ("hits", "lines", "segments")
+
+    def __init__(self, hits: list[tuple[str, Hit]], lines: list[tuple[str, int]], segments: set[str]):
+        self.hits, self.lines, self.segments = hits, lines, segments
+
+
+_RESULTS: dict[tuple[int, str], _FileResult] = {}
+
+
+def _scan_text(index: GoldIndex, read: FileRead) -> _FileResult:
+    key = (id(index), read.sha256)
+    if key in _RESULTS:
+        return _RESULTS[key]
+    texts = [("", read.text or "")] + decoded_variants(read.text or "")
+    hits: list[tuple[str, Hit]] = []
+    lines: list[tuple[str, int]] = []
+    for how, text in texts:
+        hits += [(how, hit) for hit in index.lexical_hits(text)]
+        if how in ("", "escapes") or how.startswith(("base64", "hex")):
+            for number, line in enumerate(text.splitlines(), 1):
+                lines += [(part, number) for part in SPLIT_LINES.split(line) if part.strip()]
+                if '"' in line or "'" in line:
+                    lines += [(m.group(1) or m.group(2), number) for m in _LITERAL.finditer(line)]
+    segments = {s for s in (squeeze(part) for part, _ in lines) if len(s) >= SEGMENT_MIN_CHARS}
+    result = _FileResult(hits, lines, segments)
+    if len(_RESULTS) > 50_000:
+        _RESULTS.clear()
+    _RESULTS[key] = result
+    return result
+
+
+def scan_workspace(root: Path, index: GoldIndex, embedder=None, *, rel_paths: Iterable[str] | None = None,
+                   label: str = "") -> WorkspaceScan:
+    """Scan every file under `root` (or only `rel_paths`); `embedder=None` skips the semantic check."""
+    root = Path(root)
+    findings: list[GuardFinding] = []
+    binaries: list[RecordedBinary] = []
+    line_owner: dict[str, tuple[str, int]] = {}
+    segments: set[str] = set()
+    flagged_files: set[str] = set()
+    total = 0
+    paths = list(rel_paths) if rel_paths is not None else all_files(root)
+    for rel in paths:
+        shown = f"{label}{rel}"
+        try:
+            read = read_file(root, rel)
+        except OSError as exc:
+            findings.append(GuardFinding(check="unreadable", message=f"{shown} cannot be read ({exc})"))
+            continue
+        total += read.size
+        if read.kind == "weights":
+            findings.append(GuardFinding(check="weights", message=(
+                f"{shown} is a weight file ({read.detail}, {read.size} bytes): weights live in the adapter store, "
+                "the workspace holds pointers only")))
+            continue
+        if read.kind == "unreadable":
+            findings.append(GuardFinding(check="unreadable", message=f"{shown} is a {read.detail}: the guard cannot "
+                                         "read it, so the pipeline may not use it"))
+            continue
+        if read.kind == "symlink":
+            target = (root / rel).parent / (read.text or "")
+            if Path(read.text or "").is_absolute() or not _inside(target, root):
+                findings.append(GuardFinding(check="unreadable", message=f"{shown} is a symlink leaving the workspace"))
+            continue
+        if read.kind == "image":
+            binaries.append(RecordedBinary(path=shown, kind=read.detail, size=read.size, sha256=read.sha256))
+        result = _scan_text(index, read)
+        segments |= result.segments
+        for how, hit in result.hits:
+            check = "task_text" if "task" in hit.how else "gold_text"
+            where = f" ({how}-encoded)" if how else ""
+            findings.append(GuardFinding(check=check, message=f"{shown}{where} has {hit.how} ({hit.case_id})"))
+            flagged_files.add(rel)
+        for line, number in result.lines:
+            line_owner.setdefault(line, (shown, number))
+    findings = _dedupe(findings)
+    findings += _split_across_files(index, segments, flagged_files)
+    if embedder is not None and line_owner:
+        findings += _semantic(index, embedder, line_owner)
+    return WorkspaceScan(findings=findings, binaries=binaries, files=len(paths), bytes=total)
+
+
+def _inside(path: Path, root: Path) -> bool:
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\0" in data[:4096]:
-        return None  # binary (an adapter, a model): not text
-    return data.decode("utf-8", errors="replace").splitlines()
+        Path(os.path.normpath(path)).relative_to(os.path.normpath(root))
+        return True
+    except ValueError:
+        return False
+
+
+def _dedupe(findings: list[GuardFinding]) -> list[GuardFinding]:
+    seen, out = set(), []
+    for finding in findings:
+        if finding.message not in seen:
+            seen.add(finding.message)
+            out.append(finding)
+    return out
+
+
+def _split_across_files(index: GoldIndex, segments: set[str], flagged: set[str]) -> list[GuardFinding]:
+    """A gold question put together from 2..4 whole lines or string literals (of any files, in any order)."""
+    if flagged:
+        return []
+    found = []
+    for gold in index.golds:
+        text = gold.squeezed.decode()
+        if gold.kind != "question" or len(text) < SPLIT_MIN_CHARS:
+            continue
+        pieces = _cover(text, segments)
+        if pieces and 2 <= pieces <= 4:
+            found.append(GuardFinding(check="gold_text", message=(
+                f"a gold question of {gold.case_id} is put together from {pieces} separate lines or strings")))
+    return found
+
+
+def _cover(text: str, segments: set[str]) -> int | None:
+    """Fewest segments (each >= SEGMENT_MIN_CHARS) that spell `text` end to end, or None."""
+    best: list[int | None] = [0] + [None] * len(text)
+    for i in range(len(text)):
+        if best[i] is None:
+            continue
+        for j in range(i + SEGMENT_MIN_CHARS, len(text) + 1):
+            if text[i:j] in segments and (best[j] is None or best[j] > best[i] + 1):
+                best[j] = best[i] + 1
+    return best[len(text)]
+
+
+def _semantic(index: GoldIndex, embedder, line_owner: dict[str, tuple[str, int]]) -> list[GuardFinding]:
+    candidates = index.candidate_lines(list(line_owner))
+    if not candidates:
+        return []
+    from loop.textnorm import normalise
+
+    owner = {}
+    for line, where in line_owner.items():
+        owner.setdefault(normalise(line), where)
+    scores = index.semantic_scores(candidates, embedder)
+    flagged: dict[str, GuardFinding] = {}
+    for line, (to_gold, _g, to_task, t) in scores.items():
+        shown, number = owner[line]
+        if to_gold >= EMBED_THRESHOLD and shown not in flagged:
+            flagged[shown] = GuardFinding(check="gold_text", message=(
+                f"{shown}:{number} is a paraphrase of a gold question (cosine {to_gold:.2f} >= {EMBED_THRESHOLD})"))
+        elif to_task >= TASK_THRESHOLD and shown not in flagged:
+            flagged[shown] = GuardFinding(check="task_text", message=(
+                f"{shown}:{number} names a ruler/holdout task ({index.tasks[t][0]}, cosine {to_task:.2f} >= "
+                f"{TASK_THRESHOLD})"))
+    return list(flagged.values())
 
 
 def scan_for_gold(root: Path, rel_paths: Iterable[str], index: GoldIndex, embedder=None) -> list[GuardFinding]:
-    """Gold text in the given files (paths relative to `root`). `embedder=None` skips check (b)."""
-    findings: list[GuardFinding] = []
-    candidates: list[tuple[str, int, str]] = []
-    for rel in rel_paths:
-        lines = _text_lines(Path(root) / rel)
-        if lines is None:
-            continue
-        text_grams = ngrams(normalise_words(" ".join(lines)))
-        shared = text_grams & index.grams
-        if shared:
-            sample = " ".join(next(iter(shared)))
-            findings.append(GuardFinding(check="gold_text", message=(
-                f"{rel} shares {len(shared)} word 8-gram(s) with the gold (e.g. “{sample}”)")))
-            continue
-        for number, line in enumerate(lines, 1):
-            if len(normalise_words(line)) >= MIN_LINE_WORDS:
-                candidates.append((rel, number, line.strip()[:500]))
-    if embedder is not None and candidates and index.questions:
-        from loop.embedder import cosine_matrix
-
-        candidates = candidates[:MAX_SCANNED_LINES]
-        sims = cosine_matrix(embedder.embed([c[2] for c in candidates]), index.vectors(embedder))
-        flagged: dict[str, tuple[int, float]] = {}
-        for (rel, number, _line), row in zip(candidates, sims):
-            best = float(row.max())
-            if best >= EMBED_THRESHOLD and rel not in flagged:
-                flagged[rel] = (number, best)
-        for rel, (number, best) in flagged.items():
-            findings.append(GuardFinding(check="gold_text", message=(
-                f"{rel}:{number} is a paraphrase of a gold question (cosine {best:.2f} >= {EMBED_THRESHOLD})")))
-    return findings
+    """Gold text in the given files (paths relative to `root`)."""
+    return scan_workspace(root, index, embedder, rel_paths=rel_paths).findings
 
 
 def leaked_outputs(outcomes: Iterable) -> list[GuardFinding]:
@@ -162,7 +272,7 @@ def default_embedder():
         from loop.embedder import get_embedder
 
         return get_embedder()
-    except Exception as exc:  # model not fetched: the n-gram check still runs
+    except Exception as exc:  # model not fetched: the lexical checks still run
         log.warning("guard: embedding check skipped (%s)", exc)
         return None
 

@@ -27,7 +27,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loop.daemon import experiments, guard, lines
+from loop.daemon import committed, experiments, guard, lines
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
 from loop.daemon.gitrecord import commit_message
 from loop.daemon.holdout import judge_holdout
@@ -148,6 +148,7 @@ class Iteration:
                 raise LookupError(f"cannot resume from step {step} (its incumbent is gone)")
             self.worktree = reopen_worktree(self.config, self.git, number)
             self.snapshot = self.git.experiment_ref(number)
+            self.committed = committed.export_experiment(self.git, number, self.snapshot, self.worktree)
         except Exception as exc:
             return self.abandon(f"could not resume from step {step}: {exc}")
 
@@ -230,14 +231,15 @@ class Iteration:
         outside = guard.outside_workspace(changed)
         if outside:
             return Verdict("invalid", "the diff touches files outside agent_workspace/: " + ", ".join(outside))
-        findings = guard.scan_for_gold(self.worktree, changed, guard.gold_index(self.config.ruler_dir),
-                                       self.res.embedder)
+        self.committed = committed.export_experiment(self.git, self.number, self.snapshot, self.worktree)
+        findings = committed.check(self.config, self.committed, self.worktree, self.res.embedder)
         if findings:
             return Verdict("invalid", "gold text in the workspace: " + guard.describe(findings))
         return None
 
     def _score(self, gate: str):
-        report = self.res.evaluate(gate, self.worktree / "agent_workspace", experiment_number=self.number,
+        # score the clean export of the commit, never the live worktree (loop/daemon/committed.py)
+        report = self.res.evaluate(gate, self.committed.workspace, experiment_number=self.number,
                                    should_stop=self.should_stop)
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks

@@ -65,6 +65,10 @@ class Experiment(Base):
     agent_claimed_quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     durations: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # step -> seconds
     diff: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # leaks: worktree files left out of the commit (never scored) as "ignored: path" / "untracked: path"
+    outside_commit: Mapped[list | None] = mapped_column(JSON, nullable=True)
+    # leaks: images in the committed workspace, [{path, kind, size, sha256}] (read by the guard as binaries)
+    workspace_binaries: Mapped[list | None] = mapped_column(JSON, nullable=True)
     trace_svg: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -44,7 +44,9 @@ class AnthropicJudge:
                  client: anthropic.Anthropic | None = None):
         self.model = config.judge_model
         self.mode = config.judge_mode
-        self.judge_id = f"anthropic:{self.model}" + ("" if self.mode == "standard" else f":{self.mode}")
+        self.endpoint = endpoint_name(config.anthropic_base_url)
+        self.judge_id = (f"anthropic:{self.model}" + ("" if self.mode == "standard" else f":{self.mode}")
+                         + ("" if self.endpoint == CLOUD else f"@{self.endpoint}"))
         self.max_retries = config.judge_max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
@@ -168,6 +170,25 @@ class AnthropicJudge:
         with self._lock:
             for field in USAGE_FIELDS:
                 self.usage[field] += getattr(usage, field, 0) or 0
+
+
+CLOUD = "api.anthropic.com"
+
+
+def endpoint_name(base_url: str | None) -> str:
+    """Where the judge's requests go, as it enters the judge id: the cloud, or host[:port][/path] of a
+    compatible server (`anthropic_base_url`), so two servers never give comparable-looking scores."""
+    if not base_url:
+        return CLOUD
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url if "://" in base_url else f"https://{base_url}")
+    host = (parts.hostname or "").lower()
+    if host == CLOUD and parts.port in (None, 443) and parts.path.strip("/") == "":
+        return CLOUD
+    port = f":{parts.port}" if parts.port else ""
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{host}{port}{path}"
 
 
 def _make_client(config: Config) -> anthropic.Anthropic:

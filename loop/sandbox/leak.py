@@ -1,89 +1,102 @@
-"""Gold-leak detection, independent of the sandbox: is a candidate a near-copy of the gold?
+"""Gold-leak detection on outputs, independent of the sandbox: is a candidate a surface copy of the gold?
 
-A candidate leaks when at least `min_copies` of its questions (default 3 of 7: a couple of generic
-matches such as "What is your budget?" happen honestly) are near-copies of some gold question by any
-of: equal after normalisation, word-trigram containment >= threshold, or sentence-embedding cosine
->= threshold. The evaluation harness calls `gold_leak` on every generated answer.
+Surface, not meaning: honest good answers are semantically close to the gold by design, so closeness
+of meaning proves nothing; copying shows in the letters. Every text first goes through
+`loop.textnorm` (NFKC, look-alikes of other scripts, zero-width and control characters, case,
+punctuation), so a disguised copy compares as the copy it is. A candidate question copies a gold
+question when, after folding, any of:
+- it is equal (spaces ignored: "W h a t" = "What");
+- its character 5-grams (spaces removed) overlap the gold question's with Dice >= `threshold`;
+- their edit-distance similarity (difflib ratio over the normalised words) is >= `threshold`;
+- its word trigrams are contained in the gold question's (or the other way) at >= `threshold`.
+A candidate leaks when at least `min_copies` of its questions copy some gold question (default 3 of 7:
+one or two short generic matches such as "How old are your kids?" happen honestly), or when its seven
+questions taken together reproduce the gold's characters (Dice of character 8-grams >= `ANSWER_DICE`,
+which catches gold reshuffled across question boundaries).
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable
-
-import numpy as np
+from difflib import SequenceMatcher
 
 from loop.schemas import Answer
+from loop.textnorm import char_grams, normalise, word_grams
 
-log = logging.getLogger(__name__)
-Embed = Callable[[list[str]], np.ndarray]
-
-
-def normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+THRESHOLD = 0.8
+MIN_COPIES = 3
+ANSWER_DICE = 0.6
 
 
-def _ngrams(text: str, n: int = 3) -> set[tuple[str, ...]]:
-    words = normalise(text).split()
-    if len(words) < n:
-        return {tuple(words)} if words else set()
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+def dice(a: set, b: set) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 def ngram_overlap(a: str, b: str, n: int = 3) -> float:
-    """Share of the shorter text's word n-grams found in the other (containment), 0..1."""
-    grams_a, grams_b = _ngrams(a, n), _ngrams(b, n)
+    """Share of the shorter text's normalised word n-grams found in the other (containment), 0..1."""
+    wa, wb = normalise(a).split(), normalise(b).split()
+    grams_a = word_grams(wa, n) if len(wa) >= n else ({tuple(wa)} if wa else set())
+    grams_b = word_grams(wb, n) if len(wb) >= n else ({tuple(wb)} if wb else set())
     if not grams_a or not grams_b:
         return 0.0
     return len(grams_a & grams_b) / min(len(grams_a), len(grams_b))
 
 
-def _default_embed() -> Embed | None:
-    try:
-        from loop.embedder import get_embedder
+class _Folded:
+    __slots__ = ("norm", "squeezed", "grams")
 
-        return get_embedder().embed
-    except Exception as exc:  # no model files: the text checks still run
-        log.warning("gold-leak check without embeddings: %s", exc)
+    def __init__(self, text: str):
+        self.norm = normalise(text)
+        self.squeezed = self.norm.replace(" ", "")
+        self.grams = char_grams(self.squeezed, 5)
+
+
+def copy_kind(question: _Folded, gold: _Folded, raw_q: str, raw_g: str, threshold: float) -> str | None:
+    if not question.squeezed or not gold.squeezed:
         return None
+    if question.squeezed == gold.squeezed:
+        return "identical after folding"
+    char_dice = dice(question.grams, gold.grams)
+    if char_dice >= threshold:
+        return f"character 5-grams {char_dice:.2f}"
+    ratio = SequenceMatcher(None, question.norm, gold.norm, autojunk=False).ratio()
+    if ratio >= threshold:
+        return f"edit similarity {ratio:.2f}"
+    if ngram_overlap(raw_q, raw_g) >= max(threshold, 0.9) and min(len(question.norm.split()), len(gold.norm.split())) >= 4:
+        return "word trigrams"
+    return None
 
 
-def copied_questions(candidate: Answer, gold: Answer, threshold: float = 0.9,
-                     embed: Embed | None = None) -> list[tuple[int, int, str]]:
+def copied_questions(candidate: Answer, gold: Answer, threshold: float = THRESHOLD) -> list[tuple[int, int, str]]:
     """(candidate index, gold index, how) for each candidate question that copies a gold question."""
-    cand = [q for q in candidate.questions if q.strip()]
-    gold_qs = [q for q in gold.questions if q.strip()]
-    if not cand or not gold_qs:
-        return []
-    cosine = None
-    if embed is not None:
-        vectors = np.asarray(embed(cand + gold_qs), dtype=np.float32)
-        cosine = vectors[: len(cand)] @ vectors[len(cand):].T
-    gold_norm = [normalise(q) for q in gold_qs]
+    gold_qs = [(q, _Folded(q)) for q in gold.questions if q.strip()]
     found = []
-    for i, question in enumerate(cand):
-        norm = normalise(question)
-        for j, gq in enumerate(gold_qs):
-            if norm == gold_norm[j]:
-                found.append((i, j, "identical"))
-                break
-            if ngram_overlap(question, gq) >= threshold:
-                found.append((i, j, "trigram overlap"))
-                break
-            if cosine is not None and cosine[i, j] >= threshold:
-                found.append((i, j, f"cosine {cosine[i, j]:.2f}"))
+    for i, question in enumerate(candidate.questions):
+        if not question.strip():
+            continue
+        folded = _Folded(question)
+        for j, (raw_g, gold_f) in enumerate(gold_qs):
+            how = copy_kind(folded, gold_f, question, raw_g, threshold)
+            if how:
+                found.append((i, j, how))
                 break
     return found
 
 
-def gold_leak(candidate: Answer, gold: Answer, threshold: float = 0.9, *, min_copies: int = 3,
-              embed: Embed | None | str = "default") -> bool | str:
+def answer_dice(candidate: Answer, gold: Answer) -> float:
+    """Character 8-gram Dice of all questions together (order and question boundaries ignored)."""
+    cand = set().union(*(char_grams(_Folded(q).squeezed, 8) for q in candidate.questions)) if candidate.questions else set()
+    gold_g = set().union(*(char_grams(_Folded(q).squeezed, 8) for q in gold.questions)) if gold.questions else set()
+    return dice(cand, gold_g)
+
+
+def gold_leak(candidate: Answer, gold: Answer, threshold: float = THRESHOLD, *,
+              min_copies: int = MIN_COPIES) -> bool | str:
     """False, or a reason naming how many questions copy the gold and how."""
-    if embed == "default":
-        embed = _default_embed()
-    found = copied_questions(candidate, gold, threshold, embed)
-    if len(found) < min_copies:
-        return False
-    how = ", ".join(f"q{i + 1}~gold q{j + 1} ({kind})" for i, j, kind in found[:7])
-    return f"{len(found)} of {len(candidate.questions)} questions copy the gold: {how}"
+    found = copied_questions(candidate, gold, threshold)
+    if len(found) >= min_copies:
+        how = ", ".join(f"q{i + 1}~gold q{j + 1} ({kind})" for i, j, kind in found[:7])
+        return f"{len(found)} of {len(candidate.questions)} questions copy the gold: {how}"
+    together = answer_dice(candidate, gold)
+    if together >= ANSWER_DICE:
+        return f"the questions together reproduce the gold's text (character 8-gram Dice {together:.2f})"
+    return False

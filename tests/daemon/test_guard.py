@@ -75,7 +75,7 @@ def test_gold_text_copied_into_the_workspace_is_invalid(repo_copy, h):
 
 def test_a_close_paraphrase_of_a_gold_question_is_caught_by_embedding(repo_copy):
     cases = load_cases(repo_copy / "ruler" / "tasks.jsonl")
-    index = GoldIndex([q for c in cases for q in c.gold.questions], [q for c in cases for q in c.gold.questions])
+    index = GoldIndex([(c.id, "question", q) for c in cases for q in c.gold.questions], [])
     target = repo_copy / "agent_workspace" / "notes.md"
     target.write_text("Which dates are you considering for this trip?\nKeep every question short and concrete.\n")
     assert "What dates are you considering for the trip?" in index.questions

@@ -202,7 +202,8 @@ def test_coverage_blind_mode(case, good):
         return text_reply(json.dumps({"reasoning": "r", "dims": dims, "failure_notes": "", "verdict": "tie"}))
 
     with ScriptedAnthropicServer(handler) as server, make(server, judge_mode="coverage-blind") as judge:
-        assert judge.judge_id == "anthropic:claude-sonnet-4-6:coverage-blind"
+        assert judge.judge_id == f"anthropic:claude-sonnet-4-6:coverage-blind@{judge.endpoint}"
+        assert judge.endpoint.startswith("http://127.0.0.1:")
         judgement = judge.judge(case, good)
         rubric_body = next(b for b in server.requests if kind_of(b) == "rubric")
     assert judgement.error is None and judgement.verdict == "tie"
@@ -214,9 +215,24 @@ def test_coverage_blind_mode(case, good):
 def test_make_judge_official_id():
     judge = make_judge(Config(judge="anthropic", anthropic_base_url="http://127.0.0.1:9"))
     try:
-        assert judge.judge_id == "anthropic:claude-sonnet-4-6" and judge.mode == "standard"
+        assert judge.judge_id == "anthropic:claude-sonnet-4-6@http://127.0.0.1:9" and judge.mode == "standard"
     finally:
         judge.close()
+
+
+def test_the_judge_id_names_the_endpoint():
+    from loop.judges.anthropic_judge import endpoint_name
+
+    assert endpoint_name(None) == endpoint_name("https://api.anthropic.com/") == "api.anthropic.com"
+    assert endpoint_name("http://127.0.0.1:8080/v1/") == "http://127.0.0.1:8080/v1"
+    cloud = make_judge(Config(judge="anthropic", anthropic_base_url="https://api.anthropic.com"))
+    other = make_judge(Config(judge="anthropic", anthropic_base_url="https://llm.example.org"))
+    try:
+        assert cloud.judge_id == "anthropic:claude-sonnet-4-6"
+        assert other.judge_id == "anthropic:claude-sonnet-4-6@https://llm.example.org" != cloud.judge_id
+    finally:
+        cloud.close()
+        other.close()
 
 
 def test_cached_prefix_share_of_a_real_request(case, good):

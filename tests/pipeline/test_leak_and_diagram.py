@@ -22,23 +22,22 @@ HONEST = Answer(title="Trip to Paris", questions=[
 def test_copied_gold_is_flagged_even_with_small_edits():
     copied = Answer(title="x", questions=[q.replace("?", " ?").upper() for q in GOLD.questions[:4]]
                     + ["Anything else?", "Other?", "More?"])
-    reason = gold_leak(copied, GOLD, embed=None)
+    reason = gold_leak(copied, GOLD)
     assert reason and reason.startswith("4 of 7 questions copy the gold")
 
 
-def test_paraphrased_copy_is_flagged_by_embeddings():
+def test_a_lightly_reworded_copy_is_flagged_by_its_surface():
     paraphrase = Answer(title="x", questions=[
         "Which city are you flying from?", "How many people are travelling, and are any children?",
         "Which dates are you considering for the trip?", "What is the total budget for your trip?",
         "Any mobility or dietary needs?", "Anything else?", "Other?"])
-    assert gold_leak(paraphrase, GOLD, threshold=0.9)
+    assert gold_leak(paraphrase, GOLD)
 
 
-def test_honest_answer_is_not_flagged_with_or_without_embeddings():
+def test_honest_answer_is_not_flagged():
     assert gold_leak(HONEST, GOLD) is False
-    assert gold_leak(HONEST, GOLD, embed=None) is False
     two_generic = Answer(title="x", questions=GOLD.questions[:2] + HONEST.questions[2:])
-    assert gold_leak(two_generic, GOLD, embed=None) is False  # a couple of matches happen honestly
+    assert gold_leak(two_generic, GOLD) is False  # a couple of matches happen honestly
 
 
 def test_ngram_overlap():
