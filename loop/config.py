@@ -59,6 +59,8 @@ class Config(BaseModel):
     # --- notifications -------------------------------------------------------------------------
     webhook_url: str | None = None  # JSON POST on new best / invalid / training request / halt
     desktop_notifications: bool = True  # notify-send / osascript where available
+    # --- adapters: the content-addressed adapter store ---
+    adapter_store: Path | None = None  # directory of stored adapters (relative = to the repo); None = .autoresearch/adapters
 
     @property
     def db_url(self) -> str:

@@ -39,6 +39,7 @@ class Sampling(_Strict):
 class Adapter(_Strict):
     path: str = Field(min_length=1)
     format: Literal["gguf-lora", "fmadapter"]
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # content digest: runners cache by it
 
 
 class Output(_Strict):
@@ -80,6 +81,7 @@ class Backend(_Strict):
     adapter_signature: str | None = None
     available: bool | None = None
     reason: str | None = None
+    adapter_loads: int | None = Field(default=None, ge=0)  # adapters loaded by this runner process
 
 
 class ProtocolError(_Strict):

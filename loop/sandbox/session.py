@@ -99,8 +99,12 @@ class _CaseFailed(Exception):
 class PipelineSession:
     """Context manager: one sandboxed worker per evaluation; `run_case` per task."""
 
-    def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto"):
+    def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto",
+                 adapter_store: Path | None = None):
+        from loop.adapters.resolve import AdapterResolver
+
         self.workspace = Path(workspace).resolve()
+        self._adapters = AdapterResolver(self.workspace, adapter_store)  # pointer -> verified stored file
         self.case_timeout_s = float(case_timeout_s)
         self.mode = resolve_mode(sandbox)
         self._client = client
@@ -227,6 +231,8 @@ class PipelineSession:
         try:
             request = ModelCallRequest.model_validate(raw or {})
             _check_adapter(request.adapter, self.workspace)
+            if request.adapter is not None:
+                request.adapter = self._adapters.resolve(request.adapter)
         except (ValidationError, ValueError) as exc:
             return {"op": "model_error", "code": "bad_request", "message": f"bad model call: {exc}"}
         timeout = max(0.1, min(request.timeout_s or remaining, remaining))
