@@ -94,3 +94,12 @@ def lever_of(workspace: Path) -> str:
         if recipe in recipes:
             return recipe
     return "inference"
+
+
+def derived_lever(workspace: Path) -> str:
+    """The lever an experiment is recorded with; a malformed pointer counts as none here (the
+    evaluation then refuses it, naming the file)."""
+    try:
+        return lever_of(workspace)
+    except InputError:
+        return "inference"

@@ -38,6 +38,7 @@ REQUESTS = [
     {"id": "7", "op": "generate", "prompt": "p", "adapter": {"path": "/a.gguf", "format": "gguf-lora"},
      "output": {"kind": "json_schema", "schema": ANSWER_SCHEMA}},
     {"id": "8", "op": "generate", "prompt": "p", "adapter": {"path": "/b.fmadapter", "format": "fmadapter"}},
+    {"id": "9", "op": "generate", "prompt": "p", "adapter": {"path": "/c.gguf", "format": "gguf-lora", "sha256": "ab" * 32}},
 ]
 
 BAD_REQUESTS = [
@@ -49,6 +50,7 @@ BAD_REQUESTS = [
     {"id": "1", "op": "generate", "sampling": {"mode": "random", "top_p": 0}},
     {"id": "1", "op": "generate", "max_output_tokens": 0},
     {"id": "1", "op": "generate", "adapter": {"path": "/a", "format": "safetensors"}},
+    {"id": "1", "op": "generate", "adapter": {"path": "/a", "format": "gguf-lora", "sha256": "ABC"}},
     {"id": "1", "op": "generate", "output": {"kind": "xml"}},
     {"id": "1", "op": "generate", "timeout_s": 0},
 ]
@@ -117,7 +119,8 @@ def test_missing_sampling_mode_is_refused_everywhere():
 def test_responses_valid_in_both(sample):
     validator("Response").validate(sample)
     model = Response.model_validate(sample)
-    assert json.loads(model.to_line()) == {**sample, "backend": {"available": None, "reason": None, **sample["backend"]}}
+    assert json.loads(model.to_line()) == {**sample, "backend": {"available": None, "reason": None, "adapter_loads": None,
+                                                            **sample["backend"]}}
     validator("Response").validate(json.loads(model.to_line()))
 
 
@@ -172,4 +175,4 @@ def test_every_line_a_real_runner_writes_is_valid(tmp_path):
     for answer in answers:
         validator("Response").validate(answer)
     codes = [a["error"]["code"] for a in answers if a["error"]]
-    assert codes == ["adapter_not_found", "adapter_not_found", "bad_request", "bad_request", "unknown_op", "bad_request"]
+    assert codes == ["adapter_not_found"] * 3 + ["bad_request", "bad_request", "unknown_op", "bad_request"]
