@@ -69,6 +69,8 @@ class Config(BaseModel):
     log_max_bytes: int = Field(default=10_000_000, ge=10_000)  # daemon.log rotates past this size
     log_backups: int = Field(default=5, ge=1)  # rotated daemon.log files kept (daemon.log.1 … .N)
     vacuum_growth: float = Field(default=0.5, gt=0)  # VACUUM the SQLite file once it grew by this share since the last
+    # --- adapters: the content-addressed adapter store ---
+    adapter_store: Path | None = None  # directory of stored adapters (relative = to the repo); None = .autoresearch/adapters
 
     @property
     def db_url(self) -> str:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from loop.adapters.resolve import check_workspace_adapters
+from loop.adapters.store import store_root
 from loop.config import Config
 from loop.eval_cache import EvalCache, generation_key, verdict_key, verdict_owner
 from loop.eval_progress import EvalProgress
@@ -68,6 +70,7 @@ def evaluate(
     """Score `workspace` (default: the repo's agent_workspace) on a gate ('dev', 'full' or 'holdout')."""
     started = time.perf_counter()
     workspace = Path(workspace or config.workspace_dir)
+    check_workspace_adapters(workspace, store_root(config))  # a missing/altered adapter: InputError, no score
     cases = gate_cases(config.ruler_dir, gate)
     confinement = session.mode if session is not None else _confinement(config)  # refuses before any call
     with ExitStack() as stack:
@@ -175,7 +178,8 @@ class _LazyPipeline:
 
             self._session = self._stack.enter_context(PipelineSession(
                 self._workspace, self._runner, case_timeout_s=self._config.case_timeout_s,
-                sandbox=self._config.sandbox, unconfined=self._config.unconfined))
+                sandbox=self._config.sandbox, unconfined=self._config.unconfined,
+                adapter_store=store_root(self._config)))
         return self._session
 
 

@@ -27,6 +27,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loop.adapters.pointer import derived_lever
 from loop.daemon import committed, experiments, guard, lines
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
 from loop.daemon.gitrecord import commit_message
@@ -214,7 +215,7 @@ class Iteration:
         row = experiments.get(self.config, self.number)
         self.fields.update(
             hypothesis=row.hypothesis or outcome.hypothesis or None, method=row.method or outcome.method or None,
-            lever=row.lever if row.hypothesis else outcome.lever, agent_cost_usd=outcome.cost_usd,
+            lever=derived_lever(self.worktree / "agent_workspace"), agent_cost_usd=outcome.cost_usd,
             agent_turns=outcome.turns, agent_tokens=outcome.tokens or None, agent_denials=outcome.denials or None,
             agent_claimed_quality=outcome.claimed_quality)
         experiments.update(self.config, self.number, **self.fields)

@@ -16,7 +16,7 @@ from loop.daemon.keep import scores_from_outcomes
 
 log = logging.getLogger(__name__)
 AGENT_GATES = ("dev", "full")
-LEVERS = ("inference", "sft", "orpo")
+LEVERS = ("inference", "sft", "orpo", "dpo")
 WORST_CASES = 5
 
 

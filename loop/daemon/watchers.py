@@ -1,6 +1,8 @@
 """watchdog observers: `ruler/` (any change that breaks RULER.lock halts the loop) and the adapter
-inbox `<repo>/adapters/inbox/` (a dropped `.gguf` file or `.fmadapter` bundle becomes an interactive
-experiment).
+inbox `<repo>/adapters/inbox/` (a dropped `.gguf` file or `.fmadapter` bundle, with its metadata file
+`<adapter>.json` beside it, goes into the adapter store and becomes an interactive experiment). An
+adapter without valid metadata is refused with a message naming the metadata file, and offered again
+once that file is written.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from loop.errors import InputError
 from loop.ruler_lock import verify_lock
 
 log = logging.getLogger("loop.daemon")
@@ -71,8 +74,18 @@ class InboxWatch(FileSystemEventHandler):
     def on_moved(self, event: FileSystemEvent) -> None:
         self._offer(Path(event.dest_path))
 
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if Path(event.src_path).suffix == ".json":
+            self._offer(Path(event.src_path))
+
     def _offer(self, path: Path) -> None:
         top = self._top_level(path)
+        if top is not None and top.suffix == ".json" and is_adapter(top.with_suffix("")):
+            top = top.with_suffix("")  # its metadata file arrived: offer the adapter (again)
+            if not top.exists():
+                return
+            with self._lock:
+                self._seen.discard(top)
         if top is None or not is_adapter(top):
             return
         with self._lock:
@@ -97,6 +110,13 @@ class InboxWatch(FileSystemEventHandler):
             return None
         if not wait_settled(path):
             log.warning("adapter inbox: %s vanished before it could be registered", path.name)
+            return None
+        from loop.adapters.register import read_drop_metadata
+
+        try:
+            read_drop_metadata(path)
+        except InputError as exc:
+            log.error("adapter inbox: %s refused: %s", path.name, exc)
             return None
         return path
 

@@ -9,7 +9,8 @@
 - a fresh context per request (`reset()`, no KV reuse), so greedy output repeats exactly;
 - output kind json_schema -> a GBNF grammar from the schema (minItems/maxItems honoured), the text
   parsed as JSON; a schema the converter cannot compile -> unsupported_schema;
-- GGUF LoRA adapters: one Llama instance per adapter path, loaded on first use and kept;
+- GGUF LoRA adapters: one Llama instance per adapter CONTENT (sha256: the request's `adapter.sha256`,
+  else the file's), loaded on first use and kept; `probe` reports `adapter_loads`;
 - `--sha256` given and the file differs -> every request answered model_hash_mismatch.
 """
 
@@ -76,7 +77,8 @@ class LlamaBackend:
         self._reason: str | None = None
         self._version: str | None = None
         self._instances: dict[str | None, Any] = {}
-        self._adapter_sigs: dict[str, str] = {}
+        self._hashed: dict[tuple, str] = {}  # (path, inode, size, mtime) -> content sha256
+        self.adapter_loads = 0  # adapters loaded by this process (reported by probe)
         self._grammars: dict[str, Any] = {}
         self.load_s: float | None = None
         self._deadline: float | None = None  # perf_counter() time the current request must end by
@@ -127,7 +129,8 @@ class LlamaBackend:
     def backend(self, adapter_signature: str | None = None) -> Backend:
         return Backend(name="llama", model=self.model_path.name, model_version=self._version,
                        os_build=platform.platform(), adapter_signature=adapter_signature,
-                       available=self._reason is None, reason=self._reason, dialect="llama")
+                       available=self._reason is None, reason=self._reason, dialect="llama",
+                       adapter_loads=self.adapter_loads)
 
     # --- generate --------------------------------------------------------------------------------
     def generate(self, request: Request) -> Response:
@@ -180,26 +183,41 @@ class LlamaBackend:
                         timing=Timing(latency_ms=latency), backend=backend)
 
     def _instance(self, adapter: Adapter | None):
-        """(llama, adapter signature, error tuple or None) for a request's adapter."""
+        """(llama, adapter signature, error tuple or None) for a request's adapter. Instances are keyed by
+        the adapter's content sha256 (the request's `adapter.sha256`, else the file's own), never by path:
+        the same adapter from many worktrees is loaded once per runner process."""
         if adapter is None:
             return self._instances[None], None, None
         if adapter.format != "gguf-lora":
             return None, None, ("adapter_invalid", f"the llama runner takes gguf-lora adapters, not {adapter.format}")
+        if adapter.sha256 and adapter.sha256 in self._instances:
+            return self._instances[adapter.sha256], adapter.sha256[:12], None
         path = Path(adapter.path)
         if not path.is_file():
             return None, None, ("adapter_not_found", f"adapter file {adapter.path} does not exist")
-        key = str(path.resolve())
+        key = self._content_sha256(path)
+        if adapter.sha256 and key != adapter.sha256:
+            return None, None, ("adapter_invalid", f"{adapter.path}: content sha256 {key} differs from the "
+                                                   f"request's adapter.sha256 {adapter.sha256}")
         if key not in self._instances:
-            problem = self._adapter_problem(key)
+            problem = self._adapter_problem(str(path.resolve()))
             if problem:
                 return None, None, ("adapter_invalid", f"{adapter.path}: {problem}")
             try:
-                self._instances[key] = self._load(key)
+                self._instances[key] = self._load(str(path.resolve()))
             except Exception as exc:
                 return None, None, ("adapter_invalid", f"llama.cpp could not apply {adapter.path}: {exc}")
-            self._adapter_sigs[key] = file_sha256(path)[:12]
-            print(f"llama runner: loaded adapter {adapter.path}", file=sys.stderr, flush=True)
-        return self._instances[key], self._adapter_sigs[key], None
+            self.adapter_loads += 1
+            print(f"llama runner: loaded adapter {key[:12]} from {adapter.path} "
+                  f"({self.adapter_loads} adapter load(s) in this process)", file=sys.stderr, flush=True)
+        return self._instances[key], key[:12], None
+
+    def _content_sha256(self, path: Path) -> str:
+        st = path.stat()
+        fingerprint = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+        if fingerprint not in self._hashed:
+            self._hashed[fingerprint] = file_sha256(path)
+        return self._hashed[fingerprint]
 
     def _adapter_problem(self, path: str) -> str | None:
         """Ask llama.cpp itself whether the file is a LoRA adapter for this model. Needed because

@@ -109,10 +109,13 @@ class PipelineSession:
     """Context manager: one sandboxed worker per evaluation; `run_case` per task."""
 
     def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto",
-                 unconfined: bool = False):
+                 unconfined: bool = False, adapter_store: Path | None = None):
         """`unconfined`: run without confinement when none works here (the user's --unconfined);
         otherwise that raises `UnconfinedRefused`. `self.mode` is the confinement the worker runs under."""
+        from loop.adapters.resolve import AdapterResolver
+
         self.workspace = Path(workspace).resolve()
+        self._adapters = AdapterResolver(self.workspace, adapter_store)  # pointer -> verified stored file
         self.case_timeout_s = float(case_timeout_s)
         self.mode = resolve_mode(sandbox, allow_unconfined=unconfined)
         self._client = client
@@ -246,6 +249,8 @@ class PipelineSession:
         try:
             request = ModelCallRequest.model_validate(raw or {})
             _check_adapter(request.adapter, self.workspace)
+            if request.adapter is not None:
+                request.adapter = self._adapters.resolve(request.adapter)
         except (ValidationError, ValueError) as exc:
             return {"op": "model_error", "code": "bad_request", "message": f"bad model call: {exc}"}
         timeout = max(0.1, min(request.timeout_s or remaining, remaining))

@@ -53,19 +53,37 @@ def test_a_dropped_adapter_becomes_an_interactive_sft_experiment(repo_copy, h):
     inbox = repo_copy / "adapters" / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
     (inbox / "sft-trip-1.gguf").write_bytes(b"GGUF" + b"\x00" * 64)
+    (inbox / "sft-trip-1.gguf.json").write_text('{"recipe": "sft"}')
     config = h.config_for(repo_copy)
     Daemon(config, RunOptions(once=True, live=False, handle_signals=False)).run()
     row = h.rows(config)[2]
     assert row.operator == "interactive" and row.lever == "sft" and row.agent == "adapter"
-    assert row.hypothesis.startswith("adapter: sft-trip-1.gguf") and row.status in ("kept", "discarded")
-    assert not (inbox / "sft-trip-1.gguf").exists()
-    tree = h.git(repo_copy, "ls-tree", "-r", "--name-only", "refs/experiments/0002")
-    assert "agent_workspace/adapters/sft-trip-1.gguf" in tree.split()
+    assert row.hypothesis.startswith("adapter: sft-trip-1 (sft") and row.status in ("kept", "discarded")
+    assert not (inbox / "sft-trip-1.gguf").exists() and not (inbox / "sft-trip-1.gguf.json").exists()
+    tree = h.git(repo_copy, "ls-tree", "-r", "--name-only", "refs/experiments/0002").split()
+    assert "agent_workspace/adapters/sft-trip-1.json" in tree  # the pointer, never the weights
+    assert not any(path.endswith(".gguf") for path in tree)
+    stored = list((repo_copy / ".autoresearch" / "adapters" / "objects").glob("*/*.gguf"))
+    assert len(stored) == 1 and stored[0].read_bytes() == b"GGUF" + b"\x00" * 64
     toml = h.git(repo_copy, "show", "refs/experiments/0002:agent_workspace/pipeline.toml")
-    assert 'adapter_path = "adapters/sft-trip-1.gguf"' in toml and 'adapter_format = "gguf-lora"' in toml
+    assert 'adapter_path = "adapters/sft-trip-1.json"' in toml and 'adapter_format = "gguf-lora"' in toml
     assert "# " in toml.split("adapter_path")[1].splitlines()[0]  # the line's comment survived
     t = h.trailers(repo_copy, "refs/experiments/0002")
     assert t["Operator"] == "interactive" and t["Lever"] == "sft"
+
+
+def test_a_dropped_adapter_without_metadata_is_refused_naming_the_file(repo_copy, h, caplog):
+    from loop.daemon.runloop import Daemon, RunOptions
+
+    inbox = repo_copy / "adapters" / "inbox"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "orpo-2.gguf").write_bytes(b"GGUF" + b"\x00" * 64)
+    config = h.config_for(repo_copy)
+    with caplog.at_level("ERROR", logger="loop.daemon"):
+        Daemon(config, RunOptions(once=True, live=False, handle_signals=False)).run()
+    assert "orpo-2.gguf.json" in caplog.text and "recipe" in caplog.text
+    assert all(row.operator != "interactive" for row in h.rows(config).values())
+    assert (inbox / "orpo-2.gguf").exists()
 
 
 def test_run_windows_cross_midnight_and_until_is_the_next_occurrence():

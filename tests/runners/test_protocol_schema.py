@@ -38,6 +38,7 @@ REQUESTS = [
     {"id": "7", "op": "generate", "prompt": "p", "adapter": {"path": "/a.gguf", "format": "gguf-lora"},
      "output": {"kind": "json_schema", "schema": ANSWER_SCHEMA}},
     {"id": "8", "op": "generate", "prompt": "p", "adapter": {"path": "/b.fmadapter", "format": "fmadapter"}},
+    {"id": "9", "op": "generate", "prompt": "p", "adapter": {"path": "/c.gguf", "format": "gguf-lora", "sha256": "ab" * 32}},
 ]
 
 BAD_REQUESTS = [
@@ -49,6 +50,7 @@ BAD_REQUESTS = [
     {"id": "1", "op": "generate", "sampling": {"mode": "random", "top_p": 0}},
     {"id": "1", "op": "generate", "max_output_tokens": 0},
     {"id": "1", "op": "generate", "adapter": {"path": "/a", "format": "safetensors"}},
+    {"id": "1", "op": "generate", "adapter": {"path": "/a", "format": "gguf-lora", "sha256": "ABC"}},
     {"id": "1", "op": "generate", "output": {"kind": "xml"}},
     {"id": "1", "op": "generate", "timeout_s": 0},
 ]
@@ -173,4 +175,4 @@ def test_every_line_a_real_runner_writes_is_valid(tmp_path):
     for answer in answers:
         validator("Response").validate(answer)
     codes = [a["error"]["code"] for a in answers if a["error"]]
-    assert codes == ["adapter_not_found", "adapter_not_found", "bad_request", "bad_request", "unknown_op", "bad_request"]
+    assert codes == ["adapter_not_found"] * 3 + ["bad_request", "bad_request", "unknown_op", "bad_request"]

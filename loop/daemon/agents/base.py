@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loop.config import Config
 
-Lever = Literal["inference", "sft", "orpo"]
+Lever = Literal["inference", "sft", "orpo", "dpo"]
 
 
 @runtime_checkable
