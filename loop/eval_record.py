@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from loop.db.models import CaseResult, Evaluation, Ruler
 from loop.db.session import session_scope
+from loop.judges.agreement import flip_rate, is_llm_judge
 from loop.ruler_lock import snapshot
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def record_evaluation(config: "Config", report: "EvaluationReport", experiment_n
             quality=s.quality, pairwise=s.pairwise, rubric=s.rubric, dims=s.dims, wins=s.wins, ties=s.ties,
             losses=s.losses, judge_errors=s.judge_errors, model_calls=report.model_calls,
             judge_calls=report.judge_calls, wall_s=report.wall_s,
+            position_flip_rate=flip_rate(report.outcomes) if is_llm_judge(report.judge_id) else None,
         )
         for outcome in report.outcomes:
             j = outcome.judgement

@@ -97,6 +97,8 @@ class Evaluation(Base):
     model_calls: Mapped[int] = mapped_column(Integer, default=0)
     judge_calls: Mapped[int] = mapped_column(Integer, default=0)
     wall_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # share of judged cases whose two orders disagree (LLM judges; null for the symmetric proxies)
+    position_flip_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     experiment: Mapped[Experiment | None] = relationship(back_populates="evaluations")
