@@ -63,7 +63,8 @@ class Config(BaseModel):
     # `judge = "proxy"` is proxy v2 (MiniLM, template-proof); "proxy-v1" the first proxy, kept so its
     # record stays readable; "local" the frozen judge prompts through a llama.cpp model (below).
     local_judge_model: str = "qwen1.5b"  # the local LLM judge's model (a loop.models.REGISTRY name; part of its judge id)
-    local_judge_max_tokens: int = Field(default=700, ge=64, le=4096)  # per local judge reply
+    local_judge_max_tokens: int = Field(default=700, ge=16, le=4096)  # per local judge reply
+    local_judge_timeout_s: float = Field(default=900.0, gt=0)  # per local judge request (a ~2k-token prompt on CPU)
 
     @property
     def db_url(self) -> str:

@@ -69,7 +69,7 @@ class LocalJudge:
         self.judge_id = f"local:{self.model}@{sha[:12]}" + ("" if self.mode == "standard" else f":{self.mode}")
         self.max_retries = config.judge_max_retries
         self.max_tokens = config.local_judge_max_tokens
-        self.timeout_s = config.runner_timeout_s
+        self.timeout_s = config.local_judge_timeout_s
         self.prompts_dir = config.ruler_dir / "judge_prompts"
         self.system_prompt = template("system", self.mode, self.prompts_dir)
         self._rubric_model = rubric_model(self.mode)
