@@ -25,7 +25,7 @@ class Config(BaseModel):
     repo: Path = Field(default=REPO_ROOT)  # the git repository under research (holds ruler/ and agent_workspace/)
     database_url: str | None = None  # SQLAlchemy URL; None = sqlite file db/autoresearch.sqlite in the repo
     # --- the ruler -----------------------------------------------------------------------------
-    judge: Literal["auto", "proxy", "anthropic"] = "auto"  # auto = anthropic when credentials exist, else proxy
+    judge: Literal["auto", "proxy", "proxy-v1", "local", "anthropic"] = "auto"  # auto = anthropic with credentials, else proxy (v2); see the judges block
     judge_model: str = "claude-sonnet-4-6"  # the official judge's model id (part of the ruler id)
     judge_mode: Literal["standard", "coverage-blind"] = "standard"  # analyses only; a separate ruler id
     judge_concurrency: int = Field(default=16, ge=1, le=64)  # judge requests in flight at once
@@ -71,6 +71,12 @@ class Config(BaseModel):
     vacuum_growth: float = Field(default=0.5, gt=0)  # VACUUM the SQLite file once it grew by this share since the last
     # --- adapters: the content-addressed adapter store ---
     adapter_store: Path | None = None  # directory of stored adapters (relative = to the repo); None = .autoresearch/adapters
+    # --- judges: the offline and local judges ---
+    # `judge = "proxy"` is proxy v2 (MiniLM, template-proof); "proxy-v1" the first proxy, kept so its
+    # record stays readable; "local" the frozen judge prompts through a llama.cpp model (below).
+    local_judge_model: str = "qwen1.5b"  # the local LLM judge's model (a loop.models.REGISTRY name; part of its judge id)
+    local_judge_max_tokens: int = Field(default=700, ge=16, le=4096)  # per local judge reply
+    local_judge_timeout_s: float = Field(default=900.0, gt=0)  # per local judge request (a ~2k-token prompt on CPU)
 
     @property
     def db_url(self) -> str:

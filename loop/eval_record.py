@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from loop.db.models import CaseResult, Evaluation, Ruler
 from loop.db.session import session_scope
 from loop.model_line import ModelIdentity
+from loop.judges.agreement import flip_rate, is_llm_judge
 from loop.ruler_lock import snapshot
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def record_evaluation(config: "Config", report: "EvaluationReport", experiment_n
             losses=s.losses, judge_errors=s.judge_errors, model_calls=report.model_calls,
             judge_calls=report.judge_calls, wall_s=report.wall_s, confinement=report.confinement,
             model_line=identity.line_key(), model_identity=identity.model_dump(),
+            position_flip_rate=flip_rate(report.outcomes) if is_llm_judge(report.judge_id) else None,
         )
         for outcome in report.outcomes:
             j = outcome.judgement

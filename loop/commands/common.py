@@ -25,7 +25,7 @@ def config_or_exit(repo: Path | None = None, **overrides) -> Config:
         fail(str(exc))
 
 
-JUDGE_OPTION = typer.Option(None, "--judge", help="proxy | anthropic (default: auto).")
+JUDGE_OPTION = typer.Option(None, "--judge", help="proxy | proxy-v1 | local | anthropic (default: auto).")
 RUNNER_OPTION = typer.Option(None, "--runner", help="auto | llama | apple | apple-mock | replay | cloud.")
 MODEL_OPTION = typer.Option(None, "--model", help="Portable model name (smollm2 | qwen0.5b | qwen1.5b).")
 

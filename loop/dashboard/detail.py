@@ -18,7 +18,7 @@ EXPERIMENT_COLUMNS = [c for c in Experiment.__table__.columns if c.name not in (
 CASE_COLUMNS = [c for c in CaseResult.__table__.columns if c.name not in ("trace",)]
 EVAL_COLUMNS = [Evaluation.id, Evaluation.kind, Evaluation.gate, Evaluation.ruler_id, Evaluation.judge_id,
                 Evaluation.quality, Evaluation.wins, Evaluation.ties, Evaluation.losses, Evaluation.judge_errors,
-                Evaluation.confinement, Evaluation.created_at]
+                Evaluation.confinement, Evaluation.position_flip_rate, Evaluation.created_at]
 
 
 @dataclass

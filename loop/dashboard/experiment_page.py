@@ -118,7 +118,8 @@ def _evaluations(detail: ExperimentDetail, number: int) -> str:
     for ev in detail.evaluations:
         shown = detail.evaluation is not None and ev["id"] == detail.evaluation["id"]
         label = (f'{e(ev["kind"])} · {e(ev["gate"])} gate · quality {fmt(ev["quality"])} · '
-                 f'W/T/L {ev["wins"]}/{ev["ties"]}/{ev["losses"]} · {_confinement(ev.get("confinement"))}')
+                 f'W/T/L {ev["wins"]}/{ev["ties"]}/{ev["losses"]} · {_confinement(ev.get("confinement"))}'
+                 + (f' · position flips {ev["position_flip_rate"]:.0%}' if ev.get("position_flip_rate") is not None else ''))
         items.append(f"<li><strong>{label}</strong> (shown below)</li>" if shown else
                      f'<li><a href="/experiments/{number}?evaluation={ev["id"]}">{label}</a></li>')
     return "<ul class=evals>" + "".join(items) + "</ul>"

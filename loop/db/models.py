@@ -112,6 +112,8 @@ class Evaluation(Base):
     judge_calls: Mapped[int] = mapped_column(Integer, default=0)
     wall_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     confinement: Mapped[str | None] = mapped_column(String(20), nullable=True)  # bwrap|sandbox-exec|none (apple)
+    # share of judged cases whose two orders disagree (LLM judges; null for the symmetric proxies)
+    position_flip_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # --- night-b (migration 0003_night_b) ---
     subject_experiment: Mapped[int | None] = mapped_column(Integer, nullable=True)  # whose outputs a re-judging judged

@@ -79,6 +79,6 @@ def test_to_dim_mapping():
 
 
 def test_make_judge_builds_proxy_and_mode_suffix():
-    assert re.fullmatch(r"proxy:minilm-l6-int8/1\+[0-9a-f]{10}", make_judge(Config(judge="proxy")).judge_id)
+    assert re.fullmatch(r"proxy:minilm-l6-int8/1\+[0-9a-f]{10}", make_judge(Config(judge="proxy-v1")).judge_id)
     blind = make_judge(Config(judge="proxy", judge_mode="coverage-blind"))
     assert blind.judge_id.endswith(":coverage-blind") and blind.mode == "coverage-blind"

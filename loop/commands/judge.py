@@ -1,0 +1,144 @@
+"""`autoresearch judge case` (probe a judge on one candidate set) and `autoresearch judge agree`
+(two judges on the stored candidates: agreement and Cohen's kappa). Neither writes to the record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+
+from loop.commands.common import config_or_exit, err, fail
+from loop.commands.ruler import REPO
+from loop.errors import InputError
+from loop.schemas import DIMENSIONS, Answer, Case
+
+app = typer.Typer(help="Probe and compare the judges.", no_args_is_help=True)
+JUDGE_CHOICE = typer.Option(None, "--judge", help="proxy | proxy-v1 | local | anthropic (default: the config's).")
+
+
+def load_candidate(path: Path) -> Answer:
+    """A candidate file: one JSON object {"title", "questions": [7 strings]}. InputError naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"not valid JSON ({exc.msg} at column {exc.colno})", line=exc.lineno) from None
+    try:
+        answer = Answer.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(path, f"field `{where}`: {first['msg']} (expected {{\"title\", \"questions\"}})",
+                         line=_line_of(text, str(first["loc"][0]) if first["loc"] else None)) from None
+    problem = answer.shape_problem()
+    if problem:
+        raise InputError(path, f"the candidate has {problem}", line=_line_of(text, "questions"))
+    return answer
+
+
+def _line_of(text: str, key: str | None) -> int | None:
+    if key:
+        for number, line in enumerate(text.splitlines(), 1):
+            if f'"{key}"' in line:
+                return number
+    return 1
+
+
+def find_case(ruler_dir: Path, case_id: str) -> Case:
+    from loop.ruler_files import gate_cases
+
+    for gate in ("full", "holdout"):
+        for case in gate_cases(ruler_dir, gate):
+            if case.id == case_id:
+                return case
+    known = [c.id for c in gate_cases(ruler_dir, "full")]
+    raise InputError(ruler_dir / "tasks.jsonl", f"no case with id {case_id!r}; ruler ids run {known[0]}..{known[-1]}"
+                     " (holdout ids are in holdout.jsonl)")
+
+
+@app.command("case")
+def case_command(
+    case_id: str = typer.Option(..., "--case", help="A ruler case id, e.g. r01."),
+    candidate: Path = typer.Option(..., "--candidate", help="JSON file with title and seven questions."),
+    judge: str = JUDGE_CHOICE,
+    as_json: bool = typer.Option(False, "--json", help="Print the judgement as JSON."),
+    repo: Path = REPO,
+) -> None:
+    """Judge one candidate set for one ruler case: dimensions, both verdicts, reasoning, contribution."""
+    from loop.judges import make_judge
+    from ruler.scoring import is_scored, pairwise_score, rubric_score, MODE_DIMENSIONS
+
+    config = config_or_exit(repo, judge=judge)
+    try:
+        answer = load_candidate(candidate)
+        case = find_case(config.ruler_dir, case_id)
+    except InputError as exc:
+        fail(str(exc))
+    judge_obj = make_judge(config)
+    try:
+        judgement = judge_obj.judge(case, answer)
+    finally:
+        getattr(judge_obj, "close", lambda: None)()
+    if judgement.error:
+        fail(f"judge {judge_obj.judge_id} failed on {case_id}: {judgement.error}", code=1)
+    contribution = None
+    if is_scored(judgement):
+        dims = MODE_DIMENSIONS[judge_obj.mode]
+        contribution = 0.5 * pairwise_score(judgement.verdict) + 0.5 * rubric_score(judgement.dims, dims)
+    payload = {
+        "case": case_id, "judge_id": judge_obj.judge_id,
+        "dims": judgement.dims.model_dump() if judgement.dims else None,
+        "verdict": judgement.verdict, "verdict_candidate_first": judgement.verdict_candidate_first,
+        "verdict_gold_first": judgement.verdict_gold_first, "reasoning": judgement.reasoning,
+        "failure_notes": judgement.failure_notes, "quality_contribution": contribution,
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, indent=2))
+        return
+    typer.echo(f"case {case_id} · {case.task} · judge {judge_obj.judge_id}")
+    typer.echo("  " + "  ".join(f"{d} {getattr(judgement.dims, d)}" for d in DIMENSIONS))
+    typer.echo(f"  verdict {judgement.verdict} (candidate first: {judgement.verdict_candidate_first}, "
+               f"gold first: {judgement.verdict_gold_first})")
+    typer.echo(f"  quality contribution {contribution:.3f}")
+    typer.echo(f"  reasoning: {judgement.reasoning}")
+    if judgement.failure_notes:
+        typer.echo(f"  failure notes: {judgement.failure_notes}")
+
+
+@app.command("agree")
+def agree_command(
+    a: str = typer.Option(..., "--a", help="First judge (proxy | proxy-v1 | local | anthropic)."),
+    b: str = typer.Option(..., "--b", help="Second judge."),
+    experiments: str = typer.Option(None, "--experiments", help="Experiment numbers, e.g. 3,5,7-9 (default: all)."),
+    limit: int = typer.Option(None, "--limit", help="At most this many stored candidates (the newest first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    repo: Path = REPO,
+) -> None:
+    """Re-judge stored candidates with two judges: per-dimension and verdict agreement, Cohen's kappa."""
+    from loop.judges import JUDGES
+    from loop.judges.agreement import agree, parse_numbers, render_agreement
+
+    for name, value in (("--a", a), ("--b", b)):
+        if value not in JUDGES:
+            fail(f"{name} {value!r} is not a judge; known: {', '.join(JUDGES)}")
+    config = config_or_exit(repo)
+    try:
+        numbers = parse_numbers(experiments) if experiments else None
+        report = agree(config, a, b, experiments=numbers, limit=limit)
+    except InputError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
+    else:
+        typer.echo(render_agreement(report))
+    if report.errors:
+        err.print(f"[yellow]{report.errors} candidate(s) left out: a judge failed on them[/]")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="judge")
