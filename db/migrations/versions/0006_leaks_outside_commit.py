@@ -1,14 +1,14 @@
 """experiments: files outside the commit (never scored) and binaries recorded by the guard
 
 Revision ID: 0003_leaks
-Revises: 0002
+Revises: (previous)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0003_leaks'
-down_revision = '0002'
+down_revision = '0003_night_c'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """resumable experiments and least-recently-used cache bounds
 
 Revision ID: 0003_night_c
-Revises: 0002
+Revises: (previous)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0003_night_c'  # the contract's 0003_<NAME>; alembic refuses '-' in an id
-down_revision = '0002'
+down_revision = '0003_night_b'
 branch_labels = None
 depends_on = None
 

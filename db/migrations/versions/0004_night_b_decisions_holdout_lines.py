@@ -5,14 +5,14 @@ Experiments gain the keep decision's rounds (`decision`), the holdout's verdict 
 experiment whose outputs a re-judging round judged (`subject_experiment`) and the model line.
 
 Revision ID: 0003_night_b
-Revises: 0002
+Revises: (previous)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = "0003_night_b"
-down_revision = "0002"
+down_revision = "0003_apple"
 branch_labels = None
 depends_on = None
 

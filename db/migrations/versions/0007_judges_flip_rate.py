@@ -2,14 +2,14 @@
 (LLM judges only; null for the symmetric proxies and for evaluations made before it was recorded)
 
 Revision ID: 0003_judges
-Revises: 0002
+Revises: (previous)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0003_judges'
-down_revision = '0002'
+down_revision = '0003_leaks'
 branch_labels = None
 depends_on = None
 
