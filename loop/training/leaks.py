@@ -1,6 +1,7 @@
 """Every training example checked against the ruler and the holdout with the guard's own checks:
-the task is not a (near-)copy of a ruler/holdout task, the answer shares no word 8-gram with any gold
-text (`loop.daemon.guard`'s gold index) and is not a near-copy of any gold answer
+the task is not a (near-)copy of a ruler/holdout task, the answer holds no gold text by the guard's
+lexical match over normalised text (`loop.daemon.guard`'s gold index: runs of a gold question, whole
+gold questions, ruler/holdout task names) and is not a surface copy of any gold answer
 (`loop.sandbox.leak.gold_leak`). A refused example is named with the reason."""
 
 from __future__ import annotations
@@ -8,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loop.daemon.guard import gold_index, ngrams, normalise_words
+from loop.daemon.guard import gold_index
 from loop.ruler_files import load_cases
-from loop.sandbox.leak import gold_leak, normalise
+from loop.sandbox.leak import gold_leak
 from loop.schemas import Answer, Case
+from loop.textnorm import normalise
 
 NEAR_DUPLICATE_TASK = 0.9  # cosine between task one-liners (as the training-pool test uses)
 
@@ -32,17 +34,6 @@ class HeldOutCheck:
         self.embedder = embedder
         self._task_vectors = embedder.embed([c.task for c in self.held]) if embedder is not None else None
         self._tasks = {normalise(c.task): c.id for c in self.held}
-        self._vectors: dict[str, object] = {}
-        self._embed = self._cached_embed if embedder is not None else None
-
-    def _cached_embed(self, texts: list[str]):
-        """gold_leak embeds candidate + gold questions on every call: embed each text once."""
-        import numpy as np
-
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing:
-            self._vectors.update(zip(missing, self.embedder.embed(missing)))
-        return np.stack([self._vectors[t] for t in texts])
 
     def problem(self, task: str, answer: Answer) -> str | None:
         """Why this example may not be trained on, or None."""
@@ -56,11 +47,11 @@ class HeldOutCheck:
             best = int(sims.argmax())
             if sims[best] >= NEAR_DUPLICATE_TASK:
                 return f"its task is a near-duplicate of held-out task {self.held[best].id} (cosine {sims[best]:.2f})"
-        shared = ngrams(normalise_words(" ".join([answer.title, *answer.questions]))) & self.index.grams
-        if shared:
-            return f"its answer shares {len(shared)} word 8-gram(s) with the gold (e.g. “{' '.join(next(iter(shared)))}”)"
+        hits = self.index.lexical_hits("\n".join([answer.title, *answer.questions]))
+        if hits:
+            return f"its answer holds {hits[0].how} of held-out case {hits[0].case_id}"
         for case in self.held:
-            leak = gold_leak(answer, case.gold, embed=self._embed)
+            leak = gold_leak(answer, case.gold)
             if leak:
                 return f"its answer is a near-copy of the gold of {case.id}: {leak}"
         return None
