@@ -87,6 +87,8 @@ class SoakRunner:
 class SoakSession:
     """A pipeline session answering from a hash of (trial, task); the runner-killed fault breaks one case."""
 
+    mode = "none"  # the confinement evaluations record: a stand-in runs in-process, unconfined
+
     def __init__(self, workspace: Path, plan: FaultPlan):
         marker = Path(workspace) / TRIAL_FILE
         self.trial = marker.read_text().strip() if marker.exists() else "baseline"

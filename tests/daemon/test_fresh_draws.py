@@ -39,6 +39,8 @@ TITLE = re.compile(r"Title: (VARIANT|BASE): (.+)")
 class FakeSession:
     """Stands in for the sandboxed pipeline: the answer depends only on the workspace's variant marker."""
 
+    mode = "none"  # the confinement evaluations record: a stand-in runs in-process, unconfined
+
     def __init__(self, workspace):
         self.variant = (Path(workspace) / "variant.txt").exists()
 
@@ -278,16 +280,17 @@ def replay_runner(answers: Path):
     return client
 
 
-def night_on(repo: Path, h, runner, grade=always_good):
-    with ScriptedAnthropicServer(ScriptedJudge(grade)) as server:
-        cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
-                           judge_max_retries=0)
-        resources = Resources(cfg, runner=runner, session_factory=FakeSession)
-        try:
-            Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=VariantAgent(),
-                   resources=resources).run()
-        finally:
-            runner.close()
+def night_on(repo: Path, h, runner, server):
+    """One `run --once` night on `runner`, judged by `server` (the same server across nights: the judge id
+    names its endpoint, so another port would be another ruler)."""
+    cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
+                       judge_max_retries=0)
+    resources = Resources(cfg, runner=runner, session_factory=FakeSession)
+    try:
+        Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=VariantAgent(),
+               resources=resources).run()
+    finally:
+        runner.close()
     return cfg
 
 
@@ -311,8 +314,9 @@ def test_a_model_change_opens_a_new_line_and_rebaselines_without_comparing_acros
         first.write_text("{}")
         second.write_text("{}")
         make = replay_runner
-    night_on(research_repo, h, make(first))
-    config = night_on(research_repo, h, make(second))
+    with ScriptedAnthropicServer(ScriptedJudge(always_good)) as server:
+        night_on(research_repo, h, make(first), server)
+        config = night_on(research_repo, h, make(second), server)
     rows = h.rows(config)
     old, new = rows[0].model_line, rows[2].model_line
     assert old and new and old != new

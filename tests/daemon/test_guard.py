@@ -93,6 +93,8 @@ def test_outputs_that_copy_the_gold_are_invalid(repo_copy, h, monkeypatch):
     class GoldCopyingSession:
         """Stands in for the sandboxed pipeline of a workspace that somehow got hold of the gold."""
 
+        mode = "none"  # the confinement evaluations record: a stand-in runs in-process, unconfined
+
         def __init__(self, workspace):
             self.cheat = (Path(workspace) / "cheat.txt").exists()
 
