@@ -126,7 +126,7 @@ def test_digest_reports_the_night(config) -> None:
     assert "Best quality now: **0.340** (experiment 0001" in text and "at start: 0.300 (experiment 0000)" in text
     assert "change +0.040" in text
     assert "| coverage | 3.000 | 3.400 | +0.400 |" in text and "| atomicity | 4.000 | 4.000 | +0.000 |" in text
-    assert "| 0001 | 0.340 | +0.040 | full | inference | Over-generate eight then trim |" in text
+    assert "| 0001 | 0.340 | +0.040 | – | – | – | full | inference | Over-generate eight then trim |" in text
     assert "gold text in agent_workspace/data/leak.jsonl" in text and "pipeline raised KeyError" in text
     assert "| sft | 0004 | Naturalness plateaued." in text
     assert "$0.75 over 2 agent runs, 16 turns" in text
