@@ -36,7 +36,8 @@ def test_adapter_from_pipeline_toml_is_passed_on_calls(make_workspace, replay_cl
     assert result.error is None, result.error
     (event,) = result.trace
     assert event["kind"] == "adapter"
-    assert event["adapter"] == {"path": str(workspace / "adapters" / "tiny.gguf"), "format": "gguf-lora"}
+    assert event["adapter"] == {"path": str(workspace / "adapters" / "tiny.gguf"), "format": "gguf-lora",
+                                "sha256": None}  # a raw path, not a pointer: the runner hashes the file itself
 
 
 def test_adapter_paths_into_the_ruler_are_refused(make_workspace, replay_client):
