@@ -38,8 +38,10 @@ def test_run_once_records_baseline_and_one_experiment_in_db_and_git(research_rep
     assert parent == baseline.commit == experiment.parent_commit or parent == experiment.parent_commit
     research = h.git(research_repo, "rev-parse", "research")
     assert research == (experiment.commit if experiment.status == "kept" else baseline.commit)
-    assert h.git(research_repo, "rev-parse", "main") == h.git(research_repo, "rev-parse", "research~1") \
-        if experiment.status == "discarded" else True
+    if experiment.status == "discarded":  # research still holds the baseline commit, one past main
+        assert h.git(research_repo, "rev-parse", "main") == h.git(research_repo, "rev-parse", "research~1")
+    else:
+        assert experiment.status == "kept", experiment.reason
     h.assert_git_clean(research_repo)
     changed = h.git(research_repo, "diff", "--name-only", baseline.commit, experiment.commit).split()
     assert changed == ["agent_workspace/pipeline.toml"]
