@@ -46,7 +46,7 @@ class Config(BaseModel):
     max_turns: int = Field(default=40, ge=1)  # per-iteration agent turn cap
     max_agent_seconds: float = Field(default=1800.0, gt=0)  # per-iteration agent wall-time cap
     max_agent_usd: float = Field(default=2.0, gt=0)  # per-iteration agent dollar cap
-    budget_usd: float = Field(default=25.0, gt=0)  # dollar budget for one `run`
+    budget_usd: float = Field(default=25.0, gt=0)  # dollar budget for one `run` (agent + judge dollars)
     max_experiments: int | None = None  # stop after this many experiments in one `run`
     max_consecutive_failures: int = Field(default=5, ge=1)  # invalid/crashed in a row before halting
     plateau: int = Field(default=25, ge=1)  # experiments without a new best before halting

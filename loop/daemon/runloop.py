@@ -225,7 +225,7 @@ class Daemon:
             self.request_stop(tamper_stop(result.reason))
 
     def _account(self, result: IterationResult) -> None:
-        self.spent_usd += result.agent_cost_usd
+        self.spent_usd += result.agent_cost_usd + result.judge_cost_usd  # budget_usd counts both bills
         if result.status == SUSPENDED:
             return
         failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))

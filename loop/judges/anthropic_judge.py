@@ -26,9 +26,10 @@ import anthropic
 
 from loop.config import Config
 from loop.judges.base import JudgeError, error_judgement
+from loop.judges.pricing import price_of, usage_of
 from loop.judges.prompts import render, template
 from loop.judges.replies import MalformedReply, VerdictReply, json_schema, parse_reply, rubric_model
-from loop.schemas import Answer, Case, CaseJudgement, DimScores, Verdict
+from loop.schemas import Answer, Case, CaseJudgement, DimScores, JudgeUsage, Verdict
 from ruler.scoring import combine_verdicts
 
 RETRYABLE_STATUS = {408, 409, 429}
@@ -60,18 +61,22 @@ class AnthropicJudge:
         self.judge_calls = 0  # requests sent, retries included
         self.retries = 0  # of which retries
         self.usage = dict.fromkeys(USAGE_FIELDS, 0)
+        self.price = price_of(self.model)  # loop/judges/pricing.py: each case's judging carries its dollars
 
     # --- the contract -------------------------------------------------------------------------
     def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
-        ask_swapped = (self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply)
+        spent: list[JudgeUsage] = []  # every reply's usage, failed attempts included (list.append is atomic)
+        ask_swapped = (self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply, spent)
         swapped = None if self.sequential else self._pool.submit(*ask_swapped)
-        first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold, self._rubric_model)
+        first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold,
+                              self._rubric_model, spent)
         second = self._guarded(*ask_swapped) if swapped is None else self._guarded(swapped.result)
         calls = first[1] + second[1]
+        usage = JudgeUsage.total(spent)
         if isinstance(first[0], Exception) or isinstance(second[0], Exception):
             errors = [f"{name}: {r}" for name, (r, _) in (("candidate-first", first), ("gold-first", second))
                       if isinstance(r, Exception)]
-            return error_judgement("; ".join(errors), judge_calls=calls)
+            return error_judgement("; ".join(errors), judge_calls=calls).model_copy(update={"usage": usage})
         rubric, verdict_only = first[0], second[0]
         cand_first: Verdict = {"A": "candidate", "B": "gold", "tie": "tie"}[rubric.verdict]
         gold_first: Verdict = {"A": "gold", "B": "candidate", "tie": "tie"}[verdict_only.verdict]
@@ -83,6 +88,7 @@ class AnthropicJudge:
             reasoning=f"[candidate first] {rubric.reasoning}\n[gold first] {verdict_only.reasoning}",
             failure_notes=rubric.failure_notes,
             judge_calls=calls,
+            usage=usage,
         )
 
     def close(self) -> None:
@@ -108,7 +114,8 @@ class AnthropicJudge:
             "output_config": {"format": {"type": "json_schema", "schema": json_schema(reply_model)}},
         }
 
-    def _request(self, prompt: str, task: str, set_a: Answer, set_b: Answer, reply_model):
+    def _request(self, prompt: str, task: str, set_a: Answer, set_b: Answer, reply_model,
+                 spent: list[JudgeUsage] | None = None):
         """(parsed reply, requests sent); raises JudgeError (with `.calls`) when retries run out."""
         body = self.request_body(prompt, task, set_a, set_b, reply_model)
         calls, last, last_retry_after = 0, "no attempt", None
@@ -122,6 +129,8 @@ class AnthropicJudge:
             try:
                 message = self.client.messages.create(**body)
                 self._count_usage(message.usage)
+                if spent is not None:
+                    spent.append(usage_of(message.usage, self.price))
                 if message.stop_reason not in ("end_turn", "stop_sequence"):
                     raise MalformedReply(f"stop_reason {message.stop_reason}")
                 text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")
