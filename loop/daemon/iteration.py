@@ -14,6 +14,9 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
   `baseline` experiment (full gate, kept) instead of running an agent.
 - Before an agent iteration, a runner whose model line differs from the incumbent's opens a new
   line (`lines.open_new_line`: the stock baseline and the best re-scored as `Measure`s).
+- The experiment's facts live in ONE typed `ExperimentRecord` (record.py), filled step by step and
+  written whole: the row, the commit message and trailers, the notification all come from it.
+  `lever` is derived from the committed workspace; the agent's claim is `lever_claimed`.
 - `decide` uses only official verdicts (never the agent's), confirms a keep on fresh draws
   (`keep.decide_confirmed`, the re-judging service), and on every new incumbent (the baseline too)
   re-measures the noise floor and scores the sealed holdout (`holdout.judge_holdout`).

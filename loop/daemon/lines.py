@@ -94,6 +94,8 @@ def open_new_line(resources, change: LineChange, ruler_id: str, research_tip: st
                        "re-scored", method=method.format("the new line's incumbent"),
             advances_research=True, line_baseline=False)).run()
     record_change(config, change, stock, baseline_result, best_result)
+    if baseline_result is not best_result:  # the one result returned carries both measurements' judge bill
+        best_result.judge_cost_usd += baseline_result.judge_cost_usd
     return best_result
 
 
