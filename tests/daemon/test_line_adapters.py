@@ -198,6 +198,17 @@ def test_a_locked_adapter_is_never_scored_on_the_new_line(case, research_repo, h
     assert "experiment 0001, the best adapter-free pipeline" in start.hypothesis
     assert start.quality == pytest.approx(0.5)
     assert git.research_tip() == start.commit and adapter_use(git, start.commit) is None
+    # the re-judging service reads the new line's incumbent back on its own line (its noise floor is found)
+    from loop.daemon.noise import stored_noise_floor
+    from loop.daemon.rejudge import stored_report
+    from loop.db.models import Evaluation
+    from loop.model_line import line_key
+
+    with session_scope(config) as db:
+        official = db.scalars(select(Evaluation).where(Evaluation.experiment_number == 4, Evaluation.kind == "official",
+                                                       Evaluation.gate == "full")).one()
+    assert line_key(stored_report(config, official.id).backend) == new_line
+    assert stored_noise_floor(config, start.ruler_id, new_line, 4) == 0.0
     # nothing on the new line used the adapter, and the runner was never asked to load it
     assert new.refused == 0
     assert all(adapter_use(git, rows[n].commit) is None for n in (3, 4, 5))

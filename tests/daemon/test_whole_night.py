@@ -138,7 +138,8 @@ def test_plateau_halt_stops_the_night(research_config):
 # --- bad configuration --------------------------------------------------------------------------
 @pytest.mark.parametrize("line, field", [('plateau_policy = "sometimes"', "plateau_policy"),
                                          ("verdict_cache_max = -5", "verdict_cache_max"),
-                                         ("generation_cache_max = -1", "generation_cache_max")])
+                                         ("generation_cache_max = -1", "generation_cache_max"),
+                                         ("drift_check_every = -1", "drift_check_every")])
 def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(research_repo, h, line, field):
     toml = research_repo / "autoresearch.toml"
     toml.write_text(toml.read_text() + "# night settings\n" + line + "\n")
@@ -150,6 +151,21 @@ def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(res
     assert f"autoresearch.toml:4" in done.stderr and field in done.stderr
     assert not (research_repo.parent / "record.sqlite").exists()  # nothing was recorded
     assert h.git(research_repo, "for-each-ref", "refs/experiments/") == ""
+
+
+def test_a_bad_setting_leaves_an_existing_record_byte_for_byte_unchanged(research_config, h):
+    import hashlib
+
+    repo = research_config.repo
+    db_file = repo.parent / "record.sqlite"
+    before = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    toml = repo / "autoresearch.toml"
+    toml.write_text(toml.read_text() + 'plateau_policy = "sometimes"\n')
+    done = h.cli(repo, "run", "--once", "--no-live")
+    assert done.returncode == 2 and "autoresearch.toml:3" in done.stderr and "plateau_policy" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1, done.stderr
+    assert hashlib.sha256(db_file.read_bytes()).hexdigest() == before
+    assert h.git(repo, "for-each-ref", "refs/experiments/", "refs/heads/research") == ""
 
 
 # --- the log ------------------------------------------------------------------------------------
