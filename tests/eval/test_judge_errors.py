@@ -93,3 +93,13 @@ def test_judging_that_stays_incomplete_records_nothing_and_caches_no_error(eval_
     assert new == Counter({broken: 2}), new  # only the case whose judging failed is judged now
     assert report.summary.judge_errors == 0 and report.summary.scored_cases == len(dev)
     assert evaluations(config) == 1
+
+
+def test_a_wait_cap_below_the_first_wait_is_one_clear_error_naming_file_and_line(tmp_path):
+    from loop.errors import InputError
+
+    (tmp_path / "autoresearch.toml").write_text("judge = \"proxy\"\njudge_wait_initial_s = 60\njudge_wait_max_s = 10\n")
+    with pytest.raises(InputError) as raised:
+        load_config(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path / 'autoresearch.toml'}:3: setting `judge_wait_max_s`:")
+    assert "at least judge_wait_initial_s (60)" in str(raised.value)
