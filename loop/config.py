@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from loop.errors import InputError
 
@@ -79,6 +79,20 @@ class Config(BaseModel):
     local_judge_model: str = "qwen1.5b"  # the local LLM judge's model (a loop.models.REGISTRY name; part of its judge id)
     local_judge_max_tokens: int = Field(default=700, ge=16, le=4096)  # per local judge reply
     local_judge_timeout_s: float = Field(default=900.0, gt=0)  # per local judge request (a ~2k-token prompt on CPU)
+    # --- errors: a judge error is never a score ---
+    judge_case_retries: int = Field(default=3, ge=0, le=20)  # rounds re-judging only the failed cases of an evaluation
+    judge_case_backoff_s: float = Field(default=5.0, ge=0)  # pause before the first such round (doubles each round)
+    judge_wait_initial_s: float = Field(default=30.0, gt=0)  # daemon: first wait while the judge is unreachable
+    judge_wait_max_s: float = Field(default=600.0, gt=0)  # daemon: the wait doubles up to this cap
+    judge_wait_notify_after_s: float = Field(default=900.0, ge=0)  # daemon: notify once after waiting this long
+
+    @field_validator("judge_wait_max_s")
+    @classmethod
+    def _wait_cap_above_start(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("judge_wait_initial_s")
+        if initial is not None and value < initial:
+            raise ValueError(f"must be at least judge_wait_initial_s ({initial:g})")
+        return value
 
     @property
     def db_url(self) -> str:

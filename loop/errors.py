@@ -14,3 +14,29 @@ class InputError(ValueError):
         self.detail = message
         where = f"{self.path}:{line}" if line is not None else f"{self.path}"
         super().__init__(f"{where}: {message}")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class JudgeUnavailable(RuntimeError):
+    """Judging stayed incomplete after the retries of the failed cases: the evaluation is not a
+    measurement. Nothing is recorded; the daemon waits for the judge (loop/daemon/waiting.py)."""
+
+    def __init__(self, case_ids: list[str], last_error: str, tries: int, gate: str | None = None):
+        self.case_ids, self.last_error, self.tries, self.gate = list(case_ids), _one_line(last_error), tries, gate
+        shown = ", ".join(self.case_ids[:5]) + (", …" if len(self.case_ids) > 5 else "")
+        where = f" on the {gate} gate" if gate else ""
+        super().__init__(f"the judge is unavailable: {len(self.case_ids)} case(s){where} unjudged after {tries} "
+                         f"tries ({shown}); last error: {self.last_error}")
+
+
+class InfrastructureError(RuntimeError):
+    """A case failed because of the product's own machinery (runner, model file, sandbox), not the
+    pipeline: the evaluation is not a measurement; the experiment is `crashed`, never scored."""
+
+    def __init__(self, case_id: str, reason: str):
+        self.case_id, self.reason = case_id, _one_line(reason)
+        super().__init__(f"infrastructure error on case {case_id}: {self.reason}")

@@ -17,10 +17,13 @@ from pydantic import BaseModel
 
 from loop.adapters.resolve import check_workspace_adapters
 from loop.adapters.store import store_root
+from loop.case_failures import cacheable, infrastructure_reason
 from loop.config import Config
 from loop.eval_cache import EvalCache, generation_key, verdict_key, verdict_owner
 from loop.eval_progress import EvalProgress
 from loop.eval_record import record_evaluation
+from loop.errors import InfrastructureError
+from loop.judging import guarded, pause, retry_failed
 from loop.ruler_files import gate_cases, ruler_id
 from loop.runners.protocol import Backend
 from loop.schemas import Answer, Case, CaseJudgement, CaseOutcome, JudgeUsage, QualitySummary
@@ -67,7 +70,11 @@ def evaluate(
     use_cache: bool = True,
     should_stop=None,
 ) -> EvaluationReport:
-    """Score `workspace` (default: the repo's agent_workspace) on a gate ('dev', 'full' or 'holdout')."""
+    """Score `workspace` (default: the repo's agent_workspace) on a gate ('dev', 'full' or 'holdout').
+
+    Raises `JudgeUnavailable` when judging stays incomplete after re-judging the failed cases, and
+    `InfrastructureError` on the first case the product's machinery failed (loop/case_failures.py);
+    either way nothing is recorded: an outage is never a score."""
     started = time.perf_counter()
     workspace = Path(workspace or config.workspace_dir)
     check_workspace_adapters(workspace, store_root(config))  # a missing/altered adapter: InputError, no score
@@ -92,8 +99,10 @@ def evaluate(
             stop = should_stop() if should_stop is not None else None
             if stop:  # judging already submitted finishes (and is cached) as the pool closes
                 raise EvaluationStopped(str(stop), len(outcomes), len(cases))
-            outcome, calls = _generate(case, backend, ws_hash, cache, pipeline)
+            outcome, calls, infrastructure = _generate(case, backend, ws_hash, cache, pipeline)
             model_calls += calls
+            if infrastructure:  # judging already submitted finishes (and is cached) as the pool closes
+                raise InfrastructureError(case.id, infrastructure)
             outcomes.append(outcome)
             bar.generated(case.id)
             if outcome.candidate is None or outcome.invalid_reason:
@@ -106,11 +115,23 @@ def evaluate(
         for outcome in outcomes:
             if outcome.case_id in pending:
                 outcome.judgement = pending[outcome.case_id].result()
+        by_id, owner = {c.id: c for c in cases}, verdict_owner(kind)
+
+        def judge_again(o: CaseOutcome) -> CaseJudgement:
+            return _judge_cached(judge, cache, rid, by_id[o.case_id], o.candidate, owner)
+
+        def wait(seconds: float) -> None:
+            stop = pause(seconds, should_stop)
+            if stop:
+                raise EvaluationStopped(str(stop), len(outcomes), len(cases))
+
+        failed_calls = retry_failed(outcomes, judge_again, pool, retries=config.judge_case_retries,
+                                    backoff_s=config.judge_case_backoff_s, gate=gate, on_pause=wait)
     judgements = [o.judgement for o in outcomes]
     report = EvaluationReport(
         evaluation_id=None, gate=gate, kind=kind, ruler_id=rid, judge_id=judge.judge_id,
         workspace_hash=ws_hash, backend=backend, confinement=confinement, summary=summarize(judgements, mode=getattr(judge, "mode", "standard")), outcomes=outcomes,
-        model_calls=model_calls, judge_calls=sum(j.judge_calls for j in judgements),
+        model_calls=model_calls, judge_calls=sum(j.judge_calls for j in judgements) + failed_calls,
         wall_s=time.perf_counter() - started,
     )
     if record:
@@ -118,25 +139,24 @@ def evaluate(
     return report
 
 
-def _generate(case: Case, backend: Backend, ws_hash: str, cache: EvalCache, pipeline) -> tuple[CaseOutcome, int]:
+def _generate(case: Case, backend: Backend, ws_hash: str, cache: EvalCache,
+              pipeline) -> tuple[CaseOutcome, int, str | None]:
+    """(outcome, model calls, why the case is an infrastructure error or None)."""
     key = generation_key(ws_hash, backend, case.task)
     hit = cache.get_generation(key)
     if hit is not None:
         answer = Answer.model_validate(hit.answer) if hit.answer else None
         outcome = CaseOutcome(case_id=case.id, task=case.task, candidate=answer,
                               invalid_reason=hit.invalid_reason, trace=hit.trace or [], from_cache=True)
-        return _flag_leak(outcome, case), 0
+        return _flag_leak(outcome, case), 0, None
     result = pipeline.get().run_case(case.task)
     reason = result.error or (result.answer.shape_problem() if result.answer else "pipeline returned no answer")
+    failure = getattr(result, "failure", None)
     outcome = CaseOutcome(case_id=case.id, task=case.task, candidate=result.answer, invalid_reason=reason,
                           trace=result.trace, latency_ms=result.latency_ms)
-    if result.deterministic and not _is_transient(result.error):
+    if cacheable(result.error, failure, result.trace, result.deterministic):
         cache.put_generation(key, result.answer, reason, result.trace)
-    return _flag_leak(outcome, case), result.model_calls
-
-
-def _is_transient(error: str | None) -> bool:
-    return bool(error) and any(word in error.lower() for word in ("timeout", "runner", "killed", "crash"))
+    return _flag_leak(outcome, case), result.model_calls, infrastructure_reason(result.error, failure, result.trace)
 
 
 def _flag_leak(outcome: CaseOutcome, case: Case) -> CaseOutcome:
@@ -153,14 +173,10 @@ def _flag_leak(outcome: CaseOutcome, case: Case) -> CaseOutcome:
 def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer, owner: str | None) -> CaseJudgement:
     key = verdict_key(rid, judge.judge_id, case.task, candidate, owner) if owner else None
     hit = cache.get_verdict(key) if key else None
-    if hit is not None:
+    if hit is not None and hit.error is None:
         return hit.model_copy(update={"judge_calls": 0, "usage": JudgeUsage()})  # a cached verdict costs nothing
-    try:
-        judgement = judge.judge(case, candidate)
-    except Exception as exc:  # a judge must not raise, but one that does must not lose the evaluation
-        judgement = CaseJudgement(dims=None, verdict_candidate_first=None, verdict_gold_first=None,
-                                  verdict=None, error=f"judge raised {type(exc).__name__}: {exc}")
-    if key:
+    judgement = guarded(lambda: judge.judge(case, candidate))
+    if key and judgement.error is None:  # a failed judging is never reused: it is retried
         cache.put_verdict(key, judgement)
     return judgement
 

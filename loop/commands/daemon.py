@@ -30,7 +30,12 @@ def run_command(
     unconfined: bool = UNCONFINED_OPTION,
     repo: Path = REPO,
 ) -> None:
-    """Start the research loop: one experiment at a time until a stop condition."""
+    """Start the research loop: one experiment at a time until a stop condition.
+
+    While the judge is unreachable the loop waits (backoff up to `judge_wait_max_s`) and resumes the
+    same experiment. With --once it does not wait: exit code 5 when the judge stayed unreachable after
+    its retries (nothing scored; the experiment resumes on the next start), 6 when the experiment
+    crashed (e.g. an infrastructure error: runner, model file, sandbox); 4 on ruler tampering."""
     from loop.daemon.lock import DaemonAlreadyRunning
     from loop.daemon.logfile import log_path
     from loop.daemon.runloop import Daemon, RunOptions
@@ -69,8 +74,9 @@ def run_command(
     err.print(f"stopped: {escape(summary.halt_reason or 'done')}", highlight=False)
     from loop.daemon.stopping import StopKind
 
-    if summary.stop is not None and summary.stop.kind is StopKind.TAMPER:
-        raise typer.Exit(4)
+    codes = {StopKind.TAMPER: 4, StopKind.JUDGE_UNREACHABLE: 5, StopKind.CRASHED: 6}
+    if summary.stop is not None and summary.stop.kind in codes:
+        raise typer.Exit(codes[summary.stop.kind])
 
 
 def status_command(repo: Path = REPO) -> None:

@@ -10,7 +10,7 @@ import typer
 from loop.commands.common import (JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, UNCONFINED_OPTION, config_or_exit,
                                   confinement_or_exit, err, fail)
 from loop.commands.ruler import REPO, validate_ruler
-from loop.errors import InputError
+from loop.errors import InfrastructureError, InputError, JudgeUnavailable
 from loop.eval_render import render_report
 from loop.ruler_lock import read_lock, verify_lock, write_lock
 
@@ -65,6 +65,8 @@ def eval_command(
                           kind=manual_kind(gate))
     except InputError as exc:
         fail(str(exc))
+    except (JudgeUnavailable, InfrastructureError) as exc:  # an outage is never a score: nothing recorded
+        fail(f"{exc}; nothing recorded")
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), indent=2))
     else:

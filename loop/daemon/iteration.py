@@ -40,18 +40,24 @@ from loop.daemon.record import ExperimentRecord
 from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
 from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
+from loop.daemon.waiting import JudgeWaiter, WaitAbandoned
 from loop.db.models import utcnow
+from loop.errors import InfrastructureError
 from loop.model_line import ModelIdentity
 
 log = logging.getLogger("loop.daemon")
 
 
 class StopRequested(Exception):
-    def __init__(self, step: str, reason: str = "stopped by signal", resume_step: str | None = None):
+    def __init__(self, step: str, reason: str = "stopped by signal", resume_step: str | None = None,
+                 unreachable: str | None = None):
         super().__init__(step)
         self.step, self.reason, self.resume_step = step, reason, resume_step
+        self.unreachable = unreachable  # set when a run that does not wait (--once) met an unreachable judge
 
     def describe(self) -> str:
+        if self.unreachable:
+            return f"stopped waiting for the judge in step {self.step}: {self.unreachable}"
         if self.reason.startswith("stopped by"):
             return f"stopped by signal in step {self.step}"
         return f"abandoned in step {self.step}: {self.reason}"
@@ -70,6 +76,7 @@ class IterationResult:
     new_best: bool = False
     ruler_tampered: bool = False
     durations: dict[str, float] = field(default_factory=dict)
+    judge_unreachable: str | None = None  # suspended because the judge was unreachable and the run does not wait
 
 
 @dataclass
@@ -89,9 +96,10 @@ class Iteration:
     """Runs one experiment end to end. `agent=None` means the baseline measurement."""
 
     def __init__(self, resources, agent: Agent | None, *, should_stop=lambda: False, on_step=lambda n, s: None,
-                 operator: str = "autonomous", measure: Measure | None = None):
+                 operator: str = "autonomous", measure: Measure | None = None, waiter: JudgeWaiter | None = None):
         self.res, self.config, self.git = resources, resources.config, resources.git
         self.agent, self.should_stop, self.on_step, self.operator = agent, should_stop, on_step, operator
+        self.waiter = waiter or JudgeWaiter(self.config, should_stop=should_stop)  # an unreachable judge: wait
         self.measure = measure  # a measurement the daemon runs itself (a new model line's re-scores)
         self.step: str | None = None
         self.step_started = time.perf_counter()
@@ -178,8 +186,13 @@ class Iteration:
                 raise StopRequested(self.step, stopped.reason, "rescore" if self.step == "rescore" else None)
         except StopRequested as stop:
             if stop.resume_step and "tamper" not in stop.reason and getattr(self, "snapshot", None):
-                return self.suspend(stop)
+                result = self.suspend(stop)
+                result.judge_unreachable = stop.unreachable
+                return result
             return self.abandon(stop.describe(), status="invalid" if "tamper" in stop.reason else "crashed")
+        except InfrastructureError as exc:  # the product's machinery failed: crashed, never scored
+            log.error("experiment %04d: infrastructure error in step %s: %s", self.number, self.step, exc)
+            return self.abandon(f"infrastructure error in step {self.step}: {exc}")
         except guard.RulerTampered as exc:
             result = self.abandon(str(exc), status="invalid")
             result.ruler_tampered = True
@@ -205,7 +218,17 @@ class Iteration:
         return self.decide(verdict)
 
     def _measurement(self, measure: Measure) -> "Iteration":
-        return Iteration(self.res, None, should_stop=self.should_stop, on_step=self.on_step, measure=measure)
+        return Iteration(self.res, None, should_stop=self.should_stop, on_step=self.on_step, measure=measure,
+                         waiter=self.waiter)
+
+    def _judged(self, fn, what: str):
+        """A judged step through the waiter: an unreachable judge is waited for (or, in a run that does
+        not wait, the experiment is suspended), never scored. Resumes from `rescore`, whose finished
+        cases come from the caches."""
+        try:
+            return self.waiter.call(fn, what)
+        except WaitAbandoned as abandoned:
+            raise StopRequested(self.step, abandoned.reason, "rescore", unreachable=abandoned.unreachable) from None
 
     def run_agent(self) -> AgentOutcome:
         if self.baseline:
@@ -249,8 +272,8 @@ class Iteration:
 
     def _score(self, gate: str):
         # score the clean export of the commit, never the live worktree (loop/daemon/committed.py)
-        report = self.res.evaluate(gate, self.committed.workspace, experiment_number=self.number,
-                                   should_stop=self.should_stop)
+        report = self._judged(lambda: self.res.evaluate(gate, self.committed.workspace, experiment_number=self.number,
+                                                        should_stop=self.should_stop), f"the {gate} gate")
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks
 
@@ -291,13 +314,15 @@ class Iteration:
     def keep_decision(self, verdict: StepResult) -> None:
         """The keep rule on the official scores, confirmed on fresh draws; both rounds recorded."""
         rejudger = Rejudger(self.config, self.res.judge)
-        floor = incumbent_noise_floor(rejudger, self.rid, self.incumbent.number, self.incumbent.evaluation_id)
+        floor = self._judged(lambda: incumbent_noise_floor(rejudger, self.rid, self.incumbent.number,
+                                                           self.incumbent.evaluation_id), "the noise floor")
         policy = make_policy(self.config, floor, seed=self.number)
         confirm_policy = make_policy(self.config, floor, seed=self.number + 1_000_003)
         decision = decide_confirmed(
             policy, scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores,
-            lambda: rejudger.confirm_round(verdict.report, self.incumbent.evaluation_id, self.incumbent.number,
-                                           self.number),
+            lambda: self._judged(lambda: rejudger.confirm_round(verdict.report, self.incumbent.evaluation_id,
+                                                                self.incumbent.number, self.number),
+                                 "the confirmation round"),
             noise_floor=floor, confidence=self.config.keep_confidence, confirm_policy=confirm_policy)
         experiments.update(self.config, self.number, decision=decision.model_dump(mode="json"))
         verdict.status = "kept" if decision.keep else "discarded"
@@ -306,9 +331,10 @@ class Iteration:
     def on_new_incumbent(self, verdict: StepResult) -> None:
         """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
         line = ModelIdentity.of(verdict.report.backend).line_key()
-        floor = measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report, self.number)
-        holdout = self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
-                                    experiment_number=self.number)
+        floor = self._judged(lambda: measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report,
+                                                         self.number), "the noise floor")
+        holdout = self._judged(lambda: self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
+                                                         experiment_number=self.number), "the holdout")
         judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
                       model_line=line, previous=None if self.baseline else self.incumbent.number,
                       noise_floor=floor, is_baseline=self.baseline and (self.measure is None or self.measure.line_baseline))

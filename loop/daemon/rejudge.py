@@ -25,6 +25,7 @@ from sqlalchemy import select
 from loop.daemon.keep import PairedBootstrapPolicy, scores_from_outcomes
 from loop.db.models import CaseResult, Evaluation
 from loop.db.session import session_scope
+from loop.judging import guarded, retry_failed
 from loop.ruler_files import gate_cases
 from loop.runners.protocol import Backend
 from loop.schemas import Answer, CaseJudgement, CaseOutcome, DimScores
@@ -73,38 +74,46 @@ class Rejudger:
     def __init__(self, config, judge, *, record: bool = True):
         self.config, self.judge, self.record = config, judge, record
 
-    def _judge_one(self, case, outcome: CaseOutcome) -> CaseJudgement:
-        try:
-            return self.judge.judge(case, outcome.candidate)
-        except Exception as exc:  # a judge must not raise; one that does gives a judge error, never a score
-            return CaseJudgement(dims=None, verdict_candidate_first=None, verdict_gold_first=None, verdict=None,
-                                 error=f"judge raised {type(exc).__name__}: {exc}")
-
-    def rejudge(self, report, *, kind: str, experiment_number: int | None, subject: int | None):
-        """`report`'s outputs judged again (invalid outputs keep their invalid verdict); a new report."""
+    def rejudge(self, report, *, kind: str, experiment_number: int | None, subject: int | None, record=None):
+        """`report`'s outputs judged again (invalid outputs keep their invalid verdict); a new report.
+        Raises JudgeUnavailable (nothing recorded) when judging stays incomplete after re-judging the
+        failed cases (loop/judging.py)."""
         cases = {c.id: c for c in gate_cases(self.config.ruler_dir, report.gate)}
         outcomes = [o.model_copy(deep=True) for o in report.outcomes]
         to_judge = [o for o in outcomes if o.candidate is not None and not o.invalid_reason and o.case_id in cases]
+
+        def judge_one(o: CaseOutcome) -> CaseJudgement:
+            return guarded(lambda: self.judge.judge(cases[o.case_id], o.candidate))
+
         with ThreadPoolExecutor(self.config.judge_concurrency, thread_name_prefix=f"rejudge-{kind}") as pool:
-            judgements = list(pool.map(lambda o: self._judge_one(cases[o.case_id], o), to_judge))
-        for outcome, judgement in zip(to_judge, judgements):
-            outcome.judgement, outcome.from_cache = judgement, False
+            judgements = list(pool.map(judge_one, to_judge))
+            for outcome, judgement in zip(to_judge, judgements):
+                outcome.judgement, outcome.from_cache = judgement, False
+            failed_calls = retry_failed(to_judge, judge_one, pool, retries=self.config.judge_case_retries,
+                                        backoff_s=self.config.judge_case_backoff_s, gate=report.gate)
+        judgements = [o.judgement for o in to_judge]
         for outcome in outcomes:
             if outcome.judgement is None:
                 outcome.judgement = invalid_candidate_judgement(outcome.invalid_reason or "no answer")
         fresh = report.model_copy(update={
             "kind": kind, "outcomes": outcomes, "evaluation_id": None, "model_calls": 0,
             "summary": summarize([o.judgement for o in outcomes], mode=getattr(self.judge, "mode", "standard")),
-            "judge_calls": sum(j.judge_calls for j in judgements)})
-        if self.record:
+            "judge_calls": sum(j.judge_calls for j in judgements) + failed_calls})
+        if self.record if record is None else record:
             fresh.evaluation_id = record_round(self.config, fresh, experiment_number, subject)
         return fresh
 
     def confirm_round(self, candidate_report, incumbent_evaluation_id: int, incumbent_number: int, number: int):
         """Fresh draws on both sides of a keep decision: (candidate scores, incumbent scores, evaluation ids)."""
         incumbent_report = stored_report(self.config, incumbent_evaluation_id)
-        candidate = self.rejudge(candidate_report, kind="confirm", experiment_number=number, subject=number)
-        incumbent = self.rejudge(incumbent_report, kind="confirm", experiment_number=number, subject=incumbent_number)
+        # both sides judged before either is recorded: a round the judge broke off leaves no half in the record
+        candidate = self.rejudge(candidate_report, kind="confirm", experiment_number=number, subject=number,
+                                 record=False)
+        incumbent = self.rejudge(incumbent_report, kind="confirm", experiment_number=number, subject=incumbent_number,
+                                 record=False)
+        if self.record:
+            candidate.evaluation_id = record_round(self.config, candidate, number, number)
+            incumbent.evaluation_id = record_round(self.config, incumbent, number, incumbent_number)
         log.info("experiment %04d: confirmation round on fresh draws: %.4f vs incumbent %04d %.4f", number,
                  candidate.summary.quality, incumbent_number, incumbent.summary.quality)
         ids = [e for e in (candidate.evaluation_id, incumbent.evaluation_id) if e is not None]

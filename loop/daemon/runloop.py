@@ -205,9 +205,10 @@ class Daemon:
             from loop.daemon.agents.adapter import AdapterRegistration
 
             iteration = Iteration(self.resources, AdapterRegistration(adapter), should_stop=self.should_stop,
-                                  on_step=self.status.step, operator="interactive")
+                                  on_step=self.status.step, operator="interactive", waiter=self._waiter())
         else:
-            iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step)
+            iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step,
+                                  waiter=self._waiter())
         self.busy = True
         try:
             result = iteration.run() if resume is None else iteration.resume(resume)
@@ -227,6 +228,17 @@ class Daemon:
         self._account(result)
         if result.ruler_tampered:
             self.request_stop(tamper_stop(result.reason))
+        elif self.options.once:
+            reason = once_failure(result)
+            if reason is not None:
+                self.request_stop(reason)
+
+    def _waiter(self):
+        """How this run treats an unreachable judge: wait (with backoff) unless it is `--once`."""
+        from loop.daemon.waiting import JudgeWaiter
+
+        return JudgeWaiter(self.config, patient=not self.options.once, should_stop=self.should_stop,
+                           on_wait=self.status.waiting)
 
     def _account(self, result: IterationResult) -> None:
         self.spent_usd += result.agent_cost_usd + result.judge_cost_usd  # budget_usd counts both bills
@@ -311,3 +323,13 @@ class Daemon:
     def _restore_signals(previous) -> None:
         for sig, handler in (previous or {}).items():
             signal.signal(sig, handler)
+
+
+def once_failure(result: IterationResult) -> StopReason | None:
+    """Why `run --once` must exit non-zero after `result`: an unreachable judge, or a crash."""
+    if result.judge_unreachable:
+        return StopReason(StopKind.JUDGE_UNREACHABLE, f"{result.judge_unreachable} — experiment {result.number:04d} "
+                          "suspended, no quality recorded; it resumes on the next start")
+    if result.status == "crashed":
+        return StopReason(StopKind.CRASHED, f"experiment {result.number:04d} crashed: {result.reason}")
+    return None

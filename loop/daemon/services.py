@@ -28,8 +28,13 @@ class DaemonServices:
     def evaluate(self, gate: str) -> dict:
         if gate not in AGENT_GATES:
             return {"error": f"gate must be one of {AGENT_GATES} (the holdout is sealed)"}
-        report = self.resources.evaluate(gate, self.worktree / "agent_workspace", kind="agent",
-                                         experiment_number=self.number)
+        from loop.errors import InfrastructureError, JudgeUnavailable
+
+        try:
+            report = self.resources.evaluate(gate, self.worktree / "agent_workspace", kind="agent",
+                                             experiment_number=self.number)
+        except (JudgeUnavailable, InfrastructureError) as exc:  # no score at all, never a partial one
+            return {"error": f"{exc}; nothing was scored, try again later"}
         self.evaluations += 1
         scores = scores_from_outcomes(report.outcomes)
         by_id = {o.case_id: o for o in report.outcomes}

@@ -1,4 +1,5 @@
-"""One live status line while the daemon runs: experiment, step, elapsed, best quality so far.
+"""One live status line while the daemon runs: experiment, step, elapsed, best quality so far, and
+"waiting for the judge since HH:MM (n tries)" while the judge is unreachable (loop/daemon/waiting.py).
 
 Rich `Live` on a terminal; when stderr is not a terminal, a plain line per step change instead.
 """
@@ -22,6 +23,7 @@ class StatusLine:
         self.step_name = "starting"
         self.started = time.monotonic()
         self.best_quality: float | None = None
+        self.waiting_line: str | None = None  # "waiting for the judge since HH:MM (n tries)"
         self._live: Live | None = None
         self._lock = threading.Lock()
 
@@ -40,7 +42,8 @@ class StatusLine:
         exp = f"experiment {self.number:04d}" if self.number is not None else "no experiment yet"
         elapsed = time.monotonic() - self.started
         best = f"{self.best_quality:.4f}" if self.best_quality is not None else "—"
-        return Text(f"autoresearch · {exp} · step {self.step_name} · {elapsed:6.0f}s · best {best}")
+        waiting = f" · {self.waiting_line}" if self.waiting_line else ""
+        return Text(f"autoresearch · {exp} · step {self.step_name}{waiting} · {elapsed:6.0f}s · best {best}")
 
     def step(self, number: int, step: str) -> None:
         with self._lock:
@@ -50,6 +53,15 @@ class StatusLine:
         if self._live is not None:
             self._live.update(self.render())
         elif self.enabled and step in ("claimed", "done"):
+            print(self.render().plain, file=sys.stderr, flush=True)
+
+    def waiting(self, outage) -> None:
+        """An `Outage` (its `line()`) while waiting for the judge; None once it answers again."""
+        with self._lock:
+            self.waiting_line = outage.line() if outage is not None else None
+        if self._live is not None:
+            self._live.update(self.render())
+        elif self.enabled and outage is not None:
             print(self.render().plain, file=sys.stderr, flush=True)
 
     def best(self, quality: float | None) -> None:

@@ -28,6 +28,8 @@ class StopKind(str, Enum):
     TAMPER = "tamper"
     ONCE = "once"
     CANNOT_RUN = "cannot_run"
+    JUDGE_UNREACHABLE = "judge_unreachable"  # --once: the judge stayed unreachable after the retries
+    CRASHED = "crashed"  # --once: the experiment crashed (e.g. an infrastructure error)
 
 
 QUIET = (StopKind.SIGNAL, StopKind.ONCE)  # a person asked for these: no "halt" notification

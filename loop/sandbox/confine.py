@@ -157,6 +157,29 @@ def _models_dir() -> Path | None:
     return path.resolve() if path.exists() else None
 
 
+def model_binds() -> list[tuple[Path, Path]]:
+    """(real source, path inside) pairs that make the models dir readable in bwrap under every spelling.
+
+    The models dir may be a symlink to a shared folder (`models/` -> /srv/models), be named through one
+    ($AUTORESEARCH_MODELS_DIR), or hold symlinked entries (models/minilm -> /shared/minilm). Inside the
+    sandbox no symlink target exists unless it is bound, so the resolved directory is bound at its real
+    path AND at the spelling the worker uses (`loop.models.models_dir()`), and each symlinked entry's
+    resolved target at its real path (the symlink inside the bound dir then resolves)."""
+    real = _models_dir()
+    if real is None:
+        return []
+    env = os.environ.get("AUTORESEARCH_MODELS_DIR")
+    spelled = Path(os.path.abspath(env)) if env else REPO_ROOT / "models"
+    binds = [(real, real)]
+    if spelled != real:
+        binds.append((real, spelled))
+    for entry in sorted(real.iterdir()):
+        target = entry.resolve()
+        if entry.is_symlink() and target.exists() and not target.is_relative_to(real):
+            binds.append((target, target))
+    return binds
+
+
 def bwrap_argv(workspace: Path, home: Path) -> list[str]:
     """bubblewrap options: nothing shared but the read-only pieces a pipeline needs."""
     args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
@@ -168,9 +191,8 @@ def bwrap_argv(workspace: Path, home: Path) -> list[str]:
     if venv.resolve() != venv and venv.exists():
         args += ["--ro-bind", str(venv.resolve()), str(venv)]
     args += ["--ro-bind", str(LOOP_PACKAGE_DIR), str(LOOP_PACKAGE_DIR)]
-    models = _models_dir()
-    if models:
-        args += ["--ro-bind", str(models), str(models)]
+    for source, dest in model_binds():
+        args += ["--ro-bind", str(source), str(dest)]
     args += ["--ro-bind", str(workspace), str(workspace)]
     args += ["--dir", str(home), "--chdir", str(workspace)]
     return args

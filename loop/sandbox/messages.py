@@ -47,6 +47,7 @@ class WorkerMessage(BaseModel):
     event: dict[str, Any] | None = None
     answer: Any = None
     message: str | None = None
+    exc_type: str | None = None  # the class name of what the pipeline raised (error, load_error)
     traceback: str | None = None
 
 

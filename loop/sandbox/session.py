@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from loop.case_failures import CaseFailure
 from loop.sandbox.confine import REPO_ROOT, resolve_mode, worker_env, wrap_command
 from loop.sandbox.messages import ModelCallRequest, StepEvent, WorkerMessage, encode
 from loop.errors import InputError
@@ -46,6 +47,7 @@ class PipelineResult(BaseModel):
     deterministic: bool  # every model call decoded greedily (safe to cache)
     model_calls: int
     latency_ms: float
+    failure: CaseFailure | None = None  # how the case failed (loop/case_failures.py classifies it)
 
 
 class _Worker:
@@ -98,7 +100,9 @@ class _Worker:
 
 
 class _CaseFailed(Exception):
-    pass
+    def __init__(self, message: str, kind: str, exc_type: str | None = None):
+        super().__init__(message)
+        self.failure = CaseFailure(kind=kind, exc_type=exc_type)
 
 
 class SchemaRefused(InputError):
@@ -121,6 +125,7 @@ class PipelineSession:
         self._client = client
         self._worker: _Worker | None = None
         self._load_error: str | None = None
+        self._load_failure: CaseFailure | None = None
         self._home = Path(tempfile.mkdtemp(prefix="autoresearch-worker-"))
         self._lock = threading.Lock()
         self.restarts = 0
@@ -167,11 +172,13 @@ class PipelineSession:
         if first is _EOF or first is None:
             self._worker.kill()
             self._load_error = f"pipeline worker did not start: {self._worker.stderr_text()}"
+            self._load_failure = CaseFailure(kind="sandbox_start")
             return
         message = WorkerMessage.model_validate_json(first)
         if message.op == "load_error":
             self._worker.kill()
             self._load_error = f"pipeline failed to load: {message.message}"
+            self._load_failure = CaseFailure(kind="load_error", exc_type=message.exc_type)
             log.error("%s\n%s", self._load_error, message.traceback)
 
     # --- one case ----------------------------------------------------------------------------
@@ -179,16 +186,16 @@ class PipelineSession:
         with self._lock:
             started = time.monotonic()
             trace: list[dict] = []
-            answer, error = None, None
+            answer, error, failure = None, None, None
             try:
                 answer = self._run(task, trace, started + self.case_timeout_s)
                 problem = answer.shape_problem()
                 if problem:
-                    error = f"wrong shape: {problem}"
+                    error, failure = f"wrong shape: {problem}", CaseFailure(kind="shape")
             except _CaseFailed as failed:
-                error = str(failed)
+                error, failure = str(failed), failed.failure
             except ValidationError as exc:
-                error = f"wrong shape: {_first_error(exc)}"
+                error, failure = f"wrong shape: {_first_error(exc)}", CaseFailure(kind="shape")
             calls = [e for e in trace if e.get("kind") in ("model", "adapter")]
             refused = next((e["error"] for e in calls if (e.get("error") or "").startswith("unsupported_schema")), None)
             if refused:
@@ -196,40 +203,41 @@ class PipelineSession:
             return PipelineResult(
                 answer=answer, error=error, trace=trace, model_calls=len(calls),
                 deterministic=all(_is_greedy(e.get("sampling")) for e in calls),
-                latency_ms=round((time.monotonic() - started) * 1000, 3))
+                latency_ms=round((time.monotonic() - started) * 1000, 3), failure=failure)
 
     def _run(self, task: str, trace: list[dict], deadline: float) -> Answer:
         self._ensure_worker()
         if self._load_error:
-            raise _CaseFailed(self._load_error)
+            raise _CaseFailed(self._load_error, self._load_failure.kind, self._load_failure.exc_type)
         worker = self._worker
         try:
             worker.send({"op": "case", "task": task, "dialect": self._dialect()})
         except (OSError, ValueError):
             worker.kill()
-            raise _CaseFailed(f"pipeline worker died: {worker.stderr_text()}") from None
+            raise _CaseFailed(f"pipeline worker died: {worker.stderr_text()}", "worker_crashed") from None
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 worker.kill()
-                raise _CaseFailed(f"timeout after {self.case_timeout_s:g} s")
+                raise _CaseFailed(f"timeout after {self.case_timeout_s:g} s", "timeout")
             try:
                 line = worker.messages.get(timeout=remaining)
             except queue.Empty:
                 continue
             if line is _EOF:
                 code = worker.proc.wait()
-                raise _CaseFailed(f"pipeline worker crashed (exit code {code}): {worker.stderr_text()}")
+                raise _CaseFailed(f"pipeline worker crashed (exit code {code}): {worker.stderr_text()}",
+                                  "worker_crashed")
             try:
                 message = WorkerMessage.model_validate_json(line)
             except ValidationError:
                 worker.kill()
-                raise _CaseFailed(f"pipeline worker broke the protocol: {line[:200]!r}") from None
+                raise _CaseFailed(f"pipeline worker broke the protocol: {line[:200]!r}", "protocol") from None
             if message.op == "result":
                 return Answer.model_validate(message.answer)
             if message.op == "error":
                 log.info("pipeline raised: %s", message.traceback)
-                raise _CaseFailed(f"pipeline raised {message.message}")
+                raise _CaseFailed(f"pipeline raised {message.message}", "pipeline_raised", message.exc_type)
             if message.op == "trace":
                 trace.append(_step_event(message.event))
             elif message.op == "model_call":

@@ -93,7 +93,7 @@ def serve(workspace: Path) -> int:
     try:
         generate = load_pipeline(workspace)
     except BaseException as exc:  # noqa: BLE001 - any import failure is the pipeline's fault
-        channel.send({"op": "load_error", "message": f"{type(exc).__name__}: {exc}",
+        channel.send({"op": "load_error", "message": f"{type(exc).__name__}: {exc}", "exc_type": type(exc).__name__,
                       "traceback": traceback.format_exc()})
         return 1
     channel.send({"op": "ready"})
@@ -112,7 +112,7 @@ def serve(workspace: Path) -> int:
         except BaseException as exc:  # noqa: BLE001 - SystemExit from a pipeline is a case failure too
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            channel.send({"op": "error", "message": f"{type(exc).__name__}: {exc}",
+            channel.send({"op": "error", "message": f"{type(exc).__name__}: {exc}", "exc_type": type(exc).__name__,
                           "traceback": traceback.format_exc()[-4000:]})
 
 
