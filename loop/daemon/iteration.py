@@ -298,7 +298,8 @@ class Iteration:
         """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
         line = ModelIdentity.of(verdict.report.backend).line_key()
         floor = measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report, self.number)
-        holdout = self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
+        # the holdout too scores the commit's clean export, never files the worktree holds outside it
+        holdout = self.res.evaluate("holdout", self.committed.workspace, kind="holdout",
                                     experiment_number=self.number)
         judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
                       model_line=line, previous=None if self.baseline else self.incumbent.number,

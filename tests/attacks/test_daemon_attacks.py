@@ -303,3 +303,33 @@ def test_a_forged_ruler_pycache_fails_verify_and_halts_the_loop(attack_lab, atta
         import shutil
 
         shutil.rmtree(cache, ignore_errors=True)
+
+
+# --- the holdout is scored on the committed export too ---------------------------------------------
+def test_the_holdout_is_scored_on_the_committed_export_not_the_worktree(attack_lab, attack_table):
+    """A file left in the worktree outside the commit (here a harmless ignored one) must not reach the
+    holdout measurement of a new incumbent: every official score of an experiment is of its commit."""
+    from loop.daemon.iteration import Iteration
+
+    config, resources, tip = attack_lab
+
+    def plant(number, step):
+        if step == "agent":
+            extra = resources.git.worktree_path(number) / "agent_workspace" / ".cache" / "notes.txt"
+            extra.parent.mkdir(parents=True, exist_ok=True)
+            extra.write_text("a note the commit leaves out\n")
+
+    try:
+        result = Iteration(resources, None, on_step=plant).run()  # a re-measured baseline: kept, then holdout
+        assert result.status == "kept", result.reason
+        with session_scope(config) as db:
+            hashes = {e.kind + ":" + e.gate: e.workspace_hash for e in db.scalars(
+                select(Evaluation).where(Evaluation.experiment_number == result.number))}
+            row = db.get(Experiment, result.number)
+            assert "ignored: agent_workspace/.cache/notes.txt" in (row.outside_commit or [])
+        assert "holdout:holdout" in hashes and "official:full" in hashes
+        assert hashes["holdout:holdout"] == hashes["official:full"]
+        attack_table.append(("file outside the commit at holdout time", "git-ignored file", "committed export",
+                             "holdout scored on the commit"))
+    finally:
+        resources.git._git("update-ref", f"refs/heads/{config.research_branch}", tip)
