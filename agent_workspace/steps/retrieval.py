@@ -4,6 +4,11 @@ The pool is `data/train.jsonl` ({"id", "task", "gold": {"title", "questions"}} p
 embeddings are cached in `.cache/pool-embeddings.npz` (git-ignored) keyed by the pool's sha256; inside
 the sandbox the workspace is read-only, so the cache is then kept in memory for the worker's life.
 Run `python -m steps.retrieval` in the workspace to build the file cache ahead of time.
+
+Never served: a pool row whose task is the task being answered, after the one normaliser
+(`loop.textnorm.normalise`: look-alikes, zero-width characters, case, punctuation) or as a near-duplicate
+(cosine >= `SAME_TASK` with it, the guard's task threshold). When the task is a ruler or holdout task,
+such a row is that task planted in the pool: it would fail the guard, so retrieval refuses to serve it.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from loop.textnorm import normalise
+
 from . import embedding
 from .tracing import traced_step
 
 WORKSPACE = Path(__file__).resolve().parent.parent
 POOL = WORKSPACE / "data" / "train.jsonl"
 CACHE = WORKSPACE / ".cache" / "pool-embeddings.npz"
+SAME_TASK = 0.9  # = loop.daemon.guard_gold.TASK_THRESHOLD
 
 
 def load_pool(path: Path = POOL) -> list[dict]:
@@ -64,8 +72,13 @@ def similar_tasks(task: str, k: int, *, model=None, path: Path = POOL) -> list[d
             detail["pool"] = 0
             return []
         sims = vectors @ embedding.embed([task])[0]
-        order = [int(i) for i in np.argsort(-sims, kind="stable") if rows[int(i)]["task"].strip() != task.strip()]
+        asked = normalise(task)
+        order = [int(i) for i in np.argsort(-sims, kind="stable")]
+        refused = [i for i in order if sims[i] >= SAME_TASK or normalise(rows[i]["task"]) == asked]
+        order = [i for i in order if i not in set(refused)]
         chosen = [rows[i] for i in order[:k]]
+        if refused:
+            detail["refused"] = [rows[i].get("id") for i in refused]
         detail.update(pool=len(rows), chosen=[r.get("id") for r in chosen],
                       similarity=[round(float(sims[i]), 3) for i in order[:k]])
         return chosen

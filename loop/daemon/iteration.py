@@ -333,7 +333,8 @@ class Iteration:
         line = ModelIdentity.of(verdict.report.backend).line_key()
         floor = self._judged(lambda: measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report,
                                                          self.number), "the noise floor")
-        holdout = self._judged(lambda: self.res.evaluate("holdout", self.worktree / "agent_workspace", kind="holdout",
+        # the holdout too scores the commit's clean export, never files the worktree holds outside it
+        holdout = self._judged(lambda: self.res.evaluate("holdout", self.committed.workspace, kind="holdout",
                                                          experiment_number=self.number), "the holdout")
         judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
                       model_line=line, previous=None if self.baseline else self.incumbent.number,

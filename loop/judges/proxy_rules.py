@@ -1,11 +1,17 @@
 """Form rules of the proxy judge (pure string checks, no model): atomicity, naturalness, topic kinds.
 
+Every rule reads the question through `loop.textnorm.fold` (the one normaliser: NFKC, zero-width and
+control characters out, look-alike letters of other scripts as ASCII; case and punctuation kept), so a
+zero-width space after every space or a Cyrillic "а" cannot turn a compound question "atomic".
+
 Part of the proxy's identity: its judge id carries a hash of this file, so changing a rule changes the ruler id.
 """
 
 from __future__ import annotations
 
 import re
+
+from loop.textnorm import fold
 
 INTERROGATIVES = (
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how",
@@ -38,7 +44,7 @@ TOPIC_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def is_atomic(question: str) -> float:
     """1.0 for one ask, 0.0 for an evident compound, 0.5 for an over-long single ask."""
-    q = question.strip()
+    q = fold(question).strip()
     if q.count("?") > 1 or _SECOND_ASK.search(q):
         return 0.0
     return 0.5 if len(q.split()) > MAX_WORDS else 1.0
@@ -46,7 +52,7 @@ def is_atomic(question: str) -> float:
 
 def naturalness(question: str) -> float:
     """Share of four form checks passed: ends with '?', opens like a question, sane length, no list marker."""
-    q = question.strip()
+    q = fold(question).strip()
     words = q.split()
     first = re.sub(r"[^a-z]", "", words[0].lower()) if words else ""
     checks = (
@@ -60,7 +66,7 @@ def naturalness(question: str) -> float:
 
 def topic_kind(question: str) -> str:
     """The first matching kind of unknown a question asks about, else "other"."""
-    text = question.lower()
+    text = fold(question).lower()
     for kind, cues in TOPIC_KINDS:
         if any(cue in text for cue in cues):
             return kind
