@@ -97,9 +97,14 @@ def lora_command(
     deps.ensure(log=lambda m: err.print(m, highlight=False))
     result = train_sft(data, out, base, settings, log=lambda m: err.print(m, highlight=False),
                        progress=not as_json)
-    typer.echo(result.model_dump_json(indent=2) if as_json else
-               f"trained {result.steps} steps, final loss {result.final_loss:.4f}, {result.s_per_step:.1f} s/step "
-               f"→ {result.adapter_dir}")
+    from loop.training.convert import convert
+
+    converted = convert(Path(result.adapter_dir), base, Path(out) / "adapter.gguf")
+    payload = {**result.model_dump(), "gguf": converted.path, "conversion_s": converted.seconds}
+    typer.echo(json.dumps(payload, indent=2) if as_json else
+               f"trained {result.steps} steps, final loss {result.final_loss:.4f}, {result.s_per_step:.1f} s/step; "
+               f"GGUF LoRA {converted.path} ({converted.seconds:.1f} s); register it with `autoresearch train "
+               f"register {converted.path} --request {card.request} --recipe {recipe} --data {data}`")
 
 
 @app.command("register")
