@@ -8,7 +8,7 @@ MODEL  ?= qwen1.5b
 ARGS   ?=
 SWIFT  := $(shell command -v swift 2>/dev/null)
 
-.PHONY: setup run test bench native swift-test models-test models-run system-deps clean help
+.PHONY: train-deps setup run test bench native swift-test models-test models-run system-deps clean help
 
 help:
 	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP)
+
+# the optional training extra, CPU-only torch first (README "Training")
+train-deps: setup
+	$(PY) -c "from loop.training.deps import ensure; ensure()"
 
 native:
 ifneq ($(SWIFT),)

@@ -1,23 +1,33 @@
-"""The optional training dependencies (`pip install -e '.[train]'`), installed on demand into the
-project's virtualenv by the first `autoresearch train lora`, so `make run` stays light.
+"""The optional training dependencies (the `[train]` extra), installed on demand into the project's
+virtualenv by the first `autoresearch train lora` (or `make train-deps`), so `make run` stays light.
 
-torch: PyPI's Linux wheel pulls several GB of CUDA libraries. Where a CPU-only wheel is on the
-machine (`/opt/wheels`, or $AUTORESEARCH_WHEELS), torch is installed from it first, offline; on a
-fresh Linux box without one, PyPI's default wheel is installed (it also runs on CPU). On macOS the
-PyPI wheel is CPU/MPS only.
+torch is installed FIRST and CPU-only, so the extra's `torch==2.13.0` is already satisfied when the rest
+installs and pip never fetches PyPI's Linux wheel (which pulls several GB of CUDA libraries):
+1. a local CPU wheel `torch-2.13.0+cpu*.whl` in $AUTORESEARCH_WHEELS (default /opt/wheels); else
+2. PyTorch's CPU wheel index, named by $AUTORESEARCH_TORCH_INDEX; else
+3. refuse on Linux with the two ways to fix it. On macOS PyPI's wheel is CPU/MPS only and is used.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
 
-MODULES = ("torch", "transformers", "peft", "trl", "gguf", "safetensors")
-WHEELS = Path(os.environ.get("AUTORESEARCH_WHEELS", "/opt/wheels"))
+MODULES = ("torch", "transformers", "peft", "gguf", "safetensors", "accelerate")
+TORCH = "torch==2.13.0"
 REPO = Path(__file__).resolve().parents[2]
+
+
+class DependencyError(RuntimeError):
+    pass
+
+
+def wheels_dir() -> Path:
+    return Path(os.environ.get("AUTORESEARCH_WHEELS", "/opt/wheels"))
 
 
 def offline_env() -> None:
@@ -30,16 +40,39 @@ def missing() -> list[str]:
     return [name for name in MODULES if importlib.util.find_spec(name) is None]
 
 
+def torch_command(system: str | None = None) -> list[str]:
+    """The pip arguments that install CPU-only torch here (see the module doc for the order)."""
+    system = system or platform.system()
+    wheels = wheels_dir()
+    local = sorted(wheels.glob("torch-2.13.0+cpu*.whl")) if wheels.is_dir() else []
+    if local:  # the wheel by path; its own dependencies (setuptools, sympy, ...) come from PyPI
+        return [str(local[-1])]
+    index = os.environ.get("AUTORESEARCH_TORCH_INDEX")
+    if index:
+        return ["--index-url", index, TORCH]
+    if system == "Darwin":
+        return [TORCH]
+    raise DependencyError(f"no CPU-only torch wheel in {wheels} and no $AUTORESEARCH_TORCH_INDEX: put "
+                          f"torch-2.13.0+cpu*.whl there, or set AUTORESEARCH_TORCH_INDEX to PyTorch's CPU wheel "
+                          f"index (README \"Training\"); PyPI's Linux torch would pull several GB of CUDA libraries")
+
+
+def install_plan(lacking: list[str], system: str | None = None) -> list[list[str]]:
+    """The pip invocations (argument lists after `pip install`) for the lacking modules, torch first."""
+    plan = []
+    if "torch" in lacking:
+        plan.append(torch_command(system))
+    if [name for name in lacking if name != "torch"] or plan:
+        plan.append(["-e", f"{REPO}[train]"])  # torch==2.13.0 already satisfied: nothing CUDA is fetched
+    return plan
+
+
 def ensure(log=print) -> None:
     offline_env()
     lacking = missing()
     if not lacking:
         return
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
-    if "torch" in lacking and any(WHEELS.glob("torch-*cpu*.whl")):
-        log(f"installing the CPU-only torch wheel from {WHEELS} ...")
-        subprocess.run([*pip, "--no-index", "--find-links", str(WHEELS), "torch"], check=True)
-    log(f"installing the training extra ({', '.join(lacking)}) into {sys.prefix} ...")
-    extra = [*pip, "-e", f"{REPO}[train]"] + (["--find-links", str(WHEELS)] if WHEELS.is_dir() else [])
-    subprocess.run(extra, check=True)
+    for args in install_plan(lacking):
+        log(f"installing {' '.join(args[-1:])} into {sys.prefix} ...")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
     importlib.invalidate_caches()

@@ -1,0 +1,138 @@
+"""`autoresearch train data | lora | register`: the manual training track, from a training request to a
+registered adapter. `data` builds SFT/preference examples from the training pool (leak-checked against
+ruler and holdout); `lora` trains a LoRA on the portable model (optional `[train]` dependencies, CPU torch)
+and converts it to a GGUF LoRA; `register` stores an adapter and answers the request."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from loop.commands.common import config_or_exit, err, fail
+from loop.commands.ruler import REPO
+from loop.errors import InputError
+
+app = typer.Typer(help="The manual training track: request → data → LoRA → GGUF adapter → registered, "
+                       "request answered.", no_args_is_help=True)
+REQUEST = typer.Option(..., "--request", help="The training request this answers (see `autoresearch requests`).")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+@app.command("data")
+def data_command(
+    kind: str = typer.Argument(..., help="sft (task → gold answer) or pref (gold chosen, own draft rejected)."),
+    request: int = REQUEST,
+    out: Path = typer.Option(..., "--out", help="Directory for train.jsonl, eval.jsonl and data_card.json."),
+    limit: int = typer.Option(None, "--limit", help="Use only the first N pool tasks."),
+    eval_share: float = typer.Option(0.1, "--eval-share", help="Share of examples held out as eval."),
+    drafts: Path = typer.Option(None, "--drafts", help="pref only: the pipeline's drafts (JSONL)."),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
+    """Build training examples from the training pool, rendered by the pipeline's own guided call; every
+    example is checked against ruler and holdout and refused by name when it is a near-copy."""
+    from loop.training.data import build
+
+    if kind not in ("sft", "pref"):
+        fail(f"data kind {kind!r}: use sft or pref")
+    config = config_or_exit(repo)
+    log = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
+    try:
+        card = build(config, kind, request, out, limit=limit, eval_share=eval_share, drafts=drafts, log=log)
+    except (InputError, LookupError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        typer.echo(card.model_dump_json(indent=2))
+        return
+    typer.echo(f"{kind} data for request {request}: {card.counts['train']} train, {card.counts['eval']} eval, "
+               f"{card.counts['refused']} refused → {out}")
+
+
+@app.command("lora")
+def lora_command(
+    data: Path = typer.Option(..., "--data", help="A data directory from `train data sft`."),
+    out: Path = typer.Option(..., "--out", help="Run directory (checkpoints, peft adapter, adapter.gguf)."),
+    recipe: str = typer.Option("sft", "--recipe", help="sft (dpo/orpo: not built yet)."),
+    rank: int = typer.Option(8, "--rank", help="LoRA rank."),
+    alpha: int = typer.Option(16, "--alpha", help="LoRA alpha (scale = alpha / rank)."),
+    steps: int = typer.Option(60, "--steps", help="Optimiser steps (one example each)."),
+    lr: float = typer.Option(2e-4, "--lr", help="Learning rate."),
+    seed: int = typer.Option(0, "--seed", help="Seed for order and initialisation."),
+    max_tokens: int = typer.Option(768, "--max-tokens", help="Cut examples longer than this."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check data, model and dependencies; train nothing."),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
+    """LoRA SFT on CPU on the portable model's own GGUF (dequantised by transformers), then conversion to a
+    GGUF LoRA for the llama runner. The first real run installs the `[train]` extra (CPU-only torch)."""
+    from loop import models
+    from loop.training import deps
+    from loop.training.data import read_card
+    from loop.training.lora import LoraSettings, read_examples
+
+    if recipe != "sft":
+        fail(f"--recipe {recipe}: only sft is built so far (dpo/orpo are open work of issue 11)")
+    config = config_or_exit(repo)
+    try:
+        card = read_card(data)
+        examples = read_examples(data)
+        settings = LoraSettings(recipe=recipe, rank=rank, alpha=alpha, steps=steps, learning_rate=lr, seed=seed,
+                                max_tokens=max_tokens)
+        base = models.model_path(config.model)
+    except (InputError, models.ModelFileError, ValueError) as exc:
+        fail(str(exc))
+    plan = {"recipe": recipe, "request": card.request, "examples": len(examples), "base_model": str(base),
+            "settings": settings.model_dump(), "missing_dependencies": deps.missing(), "out": str(out),
+            "dry_run": dry_run}
+    if dry_run:
+        typer.echo(json.dumps(plan, indent=2) if as_json else
+                   f"would train {recipe} LoRA r{rank}/α{alpha} for {steps} steps on {len(examples)} examples of "
+                   f"request {card.request}, base {base.name}; missing dependencies: "
+                   f"{', '.join(plan['missing_dependencies']) or 'none'}")
+        return
+    from loop.training.lora import train_sft
+
+    deps.ensure(log=lambda m: err.print(m, highlight=False))
+    result = train_sft(data, out, base, settings, log=lambda m: err.print(m, highlight=False),
+                       progress=not as_json)
+    from loop.training.convert import convert
+
+    converted = convert(Path(result.adapter_dir), base, Path(out) / "adapter.gguf")
+    payload = {**result.model_dump(), "gguf": converted.path, "conversion_s": converted.seconds}
+    typer.echo(json.dumps(payload, indent=2) if as_json else
+               f"trained {result.steps} steps, final loss {result.final_loss:.4f}, {result.s_per_step:.1f} s/step; "
+               f"GGUF LoRA {converted.path} ({converted.seconds:.1f} s); register it with `autoresearch train "
+               f"register {converted.path} --request {card.request} --recipe {recipe} --data {data}`")
+
+
+@app.command("register")
+def register_command(
+    path: Path = typer.Argument(..., help="A GGUF LoRA file or an .fmadapter directory."),
+    request: int = REQUEST,
+    recipe: str = typer.Option(None, "--recipe", help="sft | orpo | dpo (else read from <adapter>.json)."),
+    data: Path = typer.Option(None, "--data", help="The data directory it was trained on (its card is kept)."),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
+    """Store the adapter by content, queue it for evaluation as an interactive experiment (lever = its
+    recipe), and mark the request answered. Bad input changes nothing."""
+    from loop.training.data import read_card
+    from loop.training.register import register_for_request
+
+    config = config_or_exit(repo)
+    try:
+        card = read_card(data).model_dump(mode="json") if data else None
+        answer = register_for_request(config, path, request, recipe=recipe, card=card)
+    except (InputError, LookupError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        typer.echo(json.dumps(answer.__dict__, indent=2))
+        return
+    typer.echo(f"request {request:04d} answered: {answer.recipe} adapter {answer.sha256[:12]} stored, queued "
+               f"{answer.queued}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="train")

@@ -1,0 +1,124 @@
+"""`autoresearch train …` through the real CLI on a project copy with a real SQLite record: the data
+builder, the LoRA dry run, and `train register` answering a request (and every bad input refused with
+one clear error, nothing stored, the request still open)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from loop.adapters.store import AdapterStore, store_root
+from loop.cli import app
+from loop.daemon.requests import list_requests
+from loop.daemon.watchers import inbox_dir
+from loop.models import REGISTRY
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(train_config, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", train_config.database_url)
+    monkeypatch.setenv("AUTORESEARCH_RUNNER", "replay")
+    monkeypatch.setenv("AUTORESEARCH_MODEL", "smollm2")
+    monkeypatch.setenv("AUTORESEARCH_JUDGE", "proxy")
+    return train_config
+
+
+def invoke(config, *args):
+    return runner.invoke(app, [*args, "--repo", str(config.repo)])
+
+
+def request_status(config, request_id):
+    return {v.id: v.status for v in list_requests(config)}[request_id]
+
+
+def test_help_explains_the_track():
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    for word in ("data", "lora", "register", "request"):
+        assert word in result.output
+    lora_help = runner.invoke(app, ["train", "lora", "--help"])
+    assert lora_help.exit_code == 0 and "--dry-run" in lora_help.output and "CPU" in lora_help.output
+
+
+def test_data_then_lora_dry_run(cli_env, sft_request, tmp_path):
+    out = tmp_path / "sft"
+    built = invoke(cli_env, "train", "data", "sft", "--request", str(sft_request), "--out", str(out),
+                   "--limit", "6", "--json")
+    assert built.exit_code == 0, built.output
+    card = json.loads(built.output)
+    assert card["request"] == sft_request and card["counts"]["train"] + card["counts"]["eval"] == 6
+    plan = invoke(cli_env, "train", "lora", "--data", str(out), "--out", str(tmp_path / "run"), "--steps", "3",
+                  "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    plan = json.loads(plan.output)
+    assert plan["dry_run"] is True and plan["examples"] == card["counts"]["train"] and plan["request"] == sft_request
+    assert plan["settings"]["steps"] == 3 and plan["base_model"].endswith(REGISTRY["smollm2"].main_file)
+    assert not (tmp_path / "run").exists()
+
+
+def test_lora_on_an_empty_data_dir_is_one_clear_error(cli_env, tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = invoke(cli_env, "train", "lora", "--data", str(tmp_path / "empty"), "--out", str(tmp_path / "run"),
+                    "--dry-run")
+    assert result.exit_code == 2 and "data_card.json" in result.output and "train data" in result.output
+
+
+def test_register_answers_the_request_and_queues_the_adapter(cli_env, sft_request, tmp_path):
+    from loop.testing.gguf_lora import write_lora
+
+    adapter = write_lora(tmp_path / "mine.gguf", seed=3)
+    result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "orpo",
+                    "--json")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    store = AdapterStore(store_root(cli_env))
+    assert [p.name for p in store.objects()] == [f"{answer['sha256']}.gguf"]
+    meta = store.metadata(answer["sha256"])
+    assert meta["recipe"] == "orpo" and meta["request"] == sft_request
+    assert meta["base_model"]["sha256"] == REGISTRY["smollm2"].files[0].sha256
+    queued = inbox_dir(cli_env.repo) / "mine.gguf"
+    assert queued.read_bytes() == adapter.read_bytes()
+    assert json.loads((inbox_dir(cli_env.repo) / "mine.gguf.json").read_text())["recipe"] == "orpo"
+    views = {v.id: v for v in list_requests(cli_env)}
+    assert views[sft_request].status == "answered" and answer["sha256"] in views[sft_request].answer
+    again = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
+    assert again.exit_code == 2 and "already answered" in again.output
+
+
+def _nothing_happened(config, request_id):
+    assert AdapterStore(store_root(config)).objects() == []
+    assert not inbox_dir(config.repo).exists() or list(inbox_dir(config.repo).iterdir()) == []
+    assert request_status(config, request_id) == "open"
+
+
+def test_register_refuses_bad_input_and_changes_nothing(cli_env, sft_request, tmp_path):
+    from loop.testing.gguf_lora import write_lora
+
+    good = write_lora(tmp_path / "good.gguf", seed=4)
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"NOPE" + good.read_bytes()[4:])
+    other_base = write_lora(tmp_path / "other.gguf", seed=5)
+    (tmp_path / "other.gguf.json").write_text(json.dumps(
+        {"recipe": "sft", "base_model": {"name": "qwen.gguf", "sha256": "ab" * 32}}))
+    bad_meta = tmp_path / "x.fmadapter"
+    bad_meta.mkdir()
+    (bad_meta / "metadata.json").write_text('{"adapterIdentifier": "x",\n  oops}\n')
+    cases = [
+        (["train", "register", str(good), "--request", "99", "--recipe", "sft"], "no training request 99"),
+        (["train", "register", str(corrupt), "--request", str(sft_request), "--recipe", "sft"], "not a GGUF file"),
+        (["train", "register", str(other_base), "--request", str(sft_request)], "base model sha256 ababababab"),
+        (["train", "register", str(bad_meta), "--request", str(sft_request), "--recipe", "sft"],
+         "metadata.json:2"),
+        (["train", "register", str(good), "--request", str(sft_request)], "good.gguf.json"),
+        (["train", "register", str(tmp_path / "absent.gguf"), "--request", str(sft_request), "--recipe", "sft"],
+         "absent.gguf"),
+    ]
+    for args, message in cases:
+        result = invoke(cli_env, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output.replace("\n", ""), (message, result.output)
+        _nothing_happened(cli_env, sft_request)
