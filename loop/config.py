@@ -57,6 +57,7 @@ class Config(BaseModel):
     window: str | None = None  # run only inside "HH:MM-HH:MM" (e.g. "22:00-07:00"); None = always
     interval_s: float = Field(default=5.0, ge=0)  # pause between iterations
     # --- notifications -------------------------------------------------------------------------
+    supervisor: str | None = None  # who writes on the dashboard (labels); None = the OS user
     webhook_url: str | None = None  # JSON POST on new best / invalid / training request / halt
     desktop_notifications: bool = True  # notify-send / osascript where available
     # --- apple: confinement ---
