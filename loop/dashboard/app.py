@@ -96,6 +96,7 @@ class Dashboard:
                        "costs": {"total_usd": round(state.total_cost_usd, 4), **queries.night_cost(conn)},
                        "decisions": queries.night_decisions(conn, current),
                        "model_changes": queries.model_changes(conn),
+                       "judge_drifts": queries.judge_drifts(conn),
                        "requests": queries.training_requests(conn)}
         return JSONResponse(payload, headers=headers)
 
