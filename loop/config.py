@@ -47,7 +47,7 @@ class Config(BaseModel):
     max_turns: int = Field(default=40, ge=1)  # per-iteration agent turn cap
     max_agent_seconds: float = Field(default=1800.0, gt=0)  # per-iteration agent wall-time cap
     max_agent_usd: float = Field(default=2.0, gt=0)  # per-iteration agent dollar cap
-    budget_usd: float = Field(default=25.0, gt=0)  # dollar budget for one `run`
+    budget_usd: float = Field(default=25.0, gt=0)  # dollar budget for one `run` (agent + judge dollars)
     max_experiments: int | None = None  # stop after this many experiments in one `run`
     max_consecutive_failures: int = Field(default=5, ge=1)  # invalid/crashed in a row before halting
     plateau: int = Field(default=25, ge=1)  # experiments without a new best before halting
@@ -71,6 +71,8 @@ class Config(BaseModel):
     log_max_bytes: int = Field(default=10_000_000, ge=10_000)  # daemon.log rotates past this size
     log_backups: int = Field(default=5, ge=1)  # rotated daemon.log files kept (daemon.log.1 … .N)
     vacuum_growth: float = Field(default=0.5, gt=0)  # VACUUM the SQLite file once it grew by this share since the last
+    # --- apple: the judge drift check (loop/daemon/drift.py) ---
+    drift_check_every: int = Field(default=10, ge=0)  # iterations between two judge drift checks (0 = only when a run window opens)
     # --- adapters: the content-addressed adapter store ---
     adapter_store: Path | None = None  # directory of stored adapters (relative = to the repo); None = .autoresearch/adapters
     # --- judges: the offline and local judges ---

@@ -31,7 +31,12 @@ def _key(*parts) -> str:
 
 
 def generation_key(workspace_hash: str, backend: Backend, task: str) -> str:
-    return _key("gen/1", workspace_hash, backend.name, backend.model, backend.model_version, backend.os_build, task)
+    """Everything that identifies the model: a variant or base-model signature (Apple) is part of the key
+    where the runner reports one, so another model under the same OS build is never served old answers."""
+    parts = [workspace_hash, backend.name, backend.model, backend.model_version, backend.os_build, task]
+    if backend.model_variant or backend.base_model_signature:
+        parts += [backend.model_variant, backend.base_model_signature]
+    return _key("gen/1", *parts)
 
 
 def candidate_hash(answer: Answer) -> str:

@@ -9,6 +9,7 @@ from loop.db.session import session_scope
 from loop.model_line import ModelIdentity
 from loop.judges.agreement import flip_rate, is_llm_judge
 from loop.ruler_lock import snapshot
+from loop.schemas import JudgeUsage
 
 if TYPE_CHECKING:
     from loop.config import Config
@@ -25,6 +26,7 @@ def ensure_ruler(db, config: "Config", rid: str, judge_id: str) -> None:
 def record_evaluation(config: "Config", report: "EvaluationReport", experiment_number: int | None) -> int:
     """Store the whole evaluation in one transaction; returns its id."""
     s = report.summary
+    usage = JudgeUsage.total(o.judgement.usage for o in report.outcomes if o.judgement is not None)
     identity = ModelIdentity.of(report.backend)
     with session_scope(config) as db:
         ensure_ruler(db, config, report.ruler_id, report.judge_id)
@@ -37,6 +39,9 @@ def record_evaluation(config: "Config", report: "EvaluationReport", experiment_n
             judge_calls=report.judge_calls, wall_s=report.wall_s, confinement=report.confinement,
             model_line=identity.line_key(), model_identity=identity.model_dump(),
             position_flip_rate=flip_rate(report.outcomes) if is_llm_judge(report.judge_id) else None,
+            judge_input_tokens=usage.input_tokens, judge_output_tokens=usage.output_tokens,
+            judge_cache_read_tokens=usage.cache_read_tokens, judge_cache_write_tokens=usage.cache_creation_tokens,
+            judge_cost_usd=usage.cost_usd,
         )
         for outcome in report.outcomes:
             j = outcome.judgement

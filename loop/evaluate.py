@@ -23,7 +23,7 @@ from loop.eval_progress import EvalProgress
 from loop.eval_record import record_evaluation
 from loop.ruler_files import gate_cases, ruler_id
 from loop.runners.protocol import Backend
-from loop.schemas import Answer, Case, CaseJudgement, CaseOutcome, QualitySummary
+from loop.schemas import Answer, Case, CaseJudgement, CaseOutcome, JudgeUsage, QualitySummary
 from loop.workspace import workspace_hash
 from ruler.scoring import invalid_candidate_judgement, summarize
 
@@ -60,7 +60,7 @@ def evaluate(
     session=None,
     runner=None,
     judge=None,
-    kind: str = "official",
+    kind: str = "manual",  # the daemon asks for "official" explicitly (Resources.evaluate); nothing else is
     experiment_number: int | None = None,
     progress: bool = True,
     record: bool = True,
@@ -154,7 +154,7 @@ def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answ
     key = verdict_key(rid, judge.judge_id, case.task, candidate, owner) if owner else None
     hit = cache.get_verdict(key) if key else None
     if hit is not None:
-        return hit.model_copy(update={"judge_calls": 0})
+        return hit.model_copy(update={"judge_calls": 0, "usage": JudgeUsage()})  # a cached verdict costs nothing
     try:
         judgement = judge.judge(case, candidate)
     except Exception as exc:  # a judge must not raise, but one that does must not lose the evaluation

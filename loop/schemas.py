@@ -77,6 +77,28 @@ class DimScores(BaseModel):
         return sum(getattr(self, d) for d in DIMENSIONS) / len(DIMENSIONS)
 
 
+class JudgeUsage(BaseModel):
+    """What judging cost: tokens as the API reported them (retries included) and dollars
+    (`loop.judges.pricing`). Zero for the proxy and local judges, and for a verdict read from a cache."""
+
+    input_tokens: int = 0  # uncached input
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: "JudgeUsage") -> "JudgeUsage":
+        return JudgeUsage(**{k: getattr(self, k) + getattr(other, k) for k in JudgeUsage.model_fields})
+
+    @classmethod
+    def total(cls, usages) -> "JudgeUsage":
+        out = cls()
+        for usage in usages:
+            if usage is not None:
+                out = out + usage
+        return out
+
+
 class CaseJudgement(BaseModel):
     """A judge's finding on one case. `error` set means the case was NOT scored (judge failure)."""
 
@@ -88,6 +110,7 @@ class CaseJudgement(BaseModel):
     failure_notes: str = ""  # what the candidate misses, phrased without quoting gold
     error: str | None = None
     judge_calls: int = 0  # real calls made (0 when served from cache)
+    usage: JudgeUsage = Field(default_factory=JudgeUsage)  # what this judging cost (zero from cache)
 
 
 class CaseOutcome(BaseModel):

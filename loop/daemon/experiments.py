@@ -92,6 +92,23 @@ def incumbent(config: Config, ruler_id: str, research_tip: str) -> Incumbent | N
         return Incumbent(row.number, research_tip, evaluation.quality or 0.0, scores, evaluation.id, notes)
 
 
+def dev_quality(config: Config, number: int) -> float | None:
+    """Experiment `number`'s quality on the dev gate (its official dev evaluation with no judge error),
+    or None when it has none (crashed or invalid before the dev gate, or judging failed)."""
+    with session_scope(config) as db:
+        return db.scalar(select(Evaluation.quality).where(
+            Evaluation.experiment_number == number, Evaluation.gate == "dev", Evaluation.kind == "official",
+            Evaluation.judge_errors == 0).order_by(Evaluation.id.desc()).limit(1))
+
+
+def dev_gate_quality(config: Config, incumbent: Incumbent) -> float | None:
+    """The incumbent's quality on the dev gate's cases (from its full-gate scores, as `rescore` compares)."""
+    from loop.ruler_files import gate_cases
+
+    scores = [incumbent.scores[c.id] for c in gate_cases(config.ruler_dir, "dev") if c.id in incumbent.scores]
+    return sum(scores) / len(scores) if scores else None
+
+
 def headline(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if (text or "").strip() else "(no hypothesis)"
 

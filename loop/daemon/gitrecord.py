@@ -76,6 +76,17 @@ class GitRecord:
     def tree_of(self, commit: str) -> str:
         return self._git("rev-parse", f"{commit}^{{tree}}")
 
+    def file_at(self, commit: str, path: str) -> str | None:
+        """A file's text as committed in `commit` (None when the commit has no such file)."""
+        try:
+            return self._git("show", f"{commit}:{path}")
+        except git.GitCommandError:
+            return None
+
+    def commit_tree_of(self, source: str, parent: str, message: str) -> str:
+        """A new commit on top of `parent` whose content is `source`'s (no ref moves)."""
+        return self._git("commit-tree", self.tree_of(source), "-p", parent, "-m", message)
+
     # --- the research branch --------------------------------------------------------------------
     def ensure_research_branch(self) -> str:
         tip = self.rev(f"refs/heads/{self.branch}")

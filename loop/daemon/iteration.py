@@ -14,6 +14,9 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
   `baseline` experiment (full gate, kept) instead of running an agent.
 - Before an agent iteration, a runner whose model line differs from the incumbent's opens a new
   line (`lines.open_new_line`: the stock baseline and the best re-scored as `Measure`s).
+- The experiment's facts live in ONE typed `ExperimentRecord` (record.py), filled step by step and
+  written whole: the row, the commit message and trailers, the notification all come from it.
+  `lever` is derived from the committed workspace; the agent's claim is `lever_claimed`.
 - `decide` uses only official verdicts (never the agent's), confirms a keep on fresh draws
   (`keep.decide_confirmed`, the re-judging service), and on every new incumbent (the baseline too)
   re-measures the noise floor and scores the sealed holdout (`holdout.judge_holdout`).
@@ -30,10 +33,10 @@ from pathlib import Path
 from loop.adapters.pointer import derived_lever
 from loop.daemon import committed, experiments, guard, lines
 from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
-from loop.daemon.gitrecord import commit_message
 from loop.daemon.holdout import judge_holdout
 from loop.daemon.keep import decide_confirmed, make_policy, scores_from_outcomes
 from loop.daemon.lines import Measure
+from loop.daemon.record import ExperimentRecord
 from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
 from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
@@ -63,13 +66,17 @@ class IterationResult:
     delta: float | None = None
     baseline: bool = False
     agent_cost_usd: float = 0.0
+    judge_cost_usd: float = 0.0  # judge dollars this run spent on the experiment (its evaluations)
     new_best: bool = False
     ruler_tampered: bool = False
     durations: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
-class Verdict:
+class StepResult:
+    """Where a step left the experiment: a final status (or `pending` before the keep rule) and why.
+    (Not the judge's `loop.schemas.Verdict`, the candidate/tie/gold of one case.)"""
+
     status: str
     reason: str
     gate: str | None = None
@@ -89,7 +96,8 @@ class Iteration:
         self.step: str | None = None
         self.step_started = time.perf_counter()
         self.durations: dict[str, float] = {}
-        self.fields: dict = {}
+        self.record: ExperimentRecord | None = None  # the one typed record of the experiment (record.py)
+        self.judge_spent_before = 0.0  # judge dollars already counted for a resumed experiment
 
     # --- step bookkeeping -----------------------------------------------------------------------
     def enter(self, step: str) -> None:
@@ -124,9 +132,7 @@ class Iteration:
             hypothesis=m.hypothesis if m else "baseline: the research branch tip as it stands" if baseline else None,
             method=m.method if m else ("Measured on the full gate without changes, to be the incumbent every "
                                        "experiment is compared with under this ruler." if baseline else None))
-        if baseline:
-            row = experiments.get(self.config, self.number)
-            self.fields.update(hypothesis=row.hypothesis, method=row.method)
+        self.record = ExperimentRecord.load(self.config, self.number)
         self.step, self.step_started = "claimed", time.perf_counter()
         self.on_step(self.number, "claimed")
         log.info("experiment %04d: claimed (%s, parent commit %s)", self.number,
@@ -141,13 +147,15 @@ class Iteration:
         self.number, step = number, row.resume_step
         self.rid, self.parent_commit, self.baseline = self.res.ruler_id(), row.parent_commit, row.agent == "baseline"
         self.incumbent = None if self.baseline else experiments.incumbent(self.config, self.rid, self.parent_commit)
-        self.fields.update(hypothesis=row.hypothesis, method=row.method, lever=row.lever)
+        self.record = ExperimentRecord.from_row(row)
+        self.judge_spent_before = self.record.judge.cost_usd if self.record.judge else 0.0
         self.durations, self.step = dict(row.durations or {}), None
         log.info("experiment %04d: resuming from step %s", number, step)
         try:
             if step != "rescore" or (self.incumbent is None and not self.baseline):
                 raise LookupError(f"cannot resume from step {step} (its incumbent is gone)")
             self.worktree = reopen_worktree(self.config, self.git, number)
+            self.record.reason = None  # the suspension note, cleared with the resume mark
             self.snapshot = self.git.experiment_ref(number)
             self.committed = committed.export_experiment(self.git, number, self.snapshot, self.worktree)
         except Exception as exc:
@@ -156,7 +164,7 @@ class Iteration:
         def rest() -> IterationResult:
             self.enter("rescore")
             verdict = self.decide_after(self.rescore())
-            return self.finish(verdict, AgentOutcome(hypothesis=self.fields.get("hypothesis") or ""))
+            return self.finish(verdict, AgentOutcome(hypothesis=self.record.hypothesis or ""))
 
         return self._guarded(rest)
 
@@ -192,7 +200,7 @@ class Iteration:
             verdict = self.rescore()
         return self.finish(self.decide_after(verdict), outcome)
 
-    def decide_after(self, verdict: Verdict) -> Verdict:
+    def decide_after(self, verdict: StepResult) -> StepResult:
         self.enter("decide")
         return self.decide(verdict)
 
@@ -201,41 +209,42 @@ class Iteration:
 
     def run_agent(self) -> AgentOutcome:
         if self.baseline:
-            return AgentOutcome(hypothesis=self.fields.get("hypothesis", ""), stop_reason="baseline")
+            return AgentOutcome(hypothesis=self.record.hypothesis or "", stop_reason="baseline")
         self.services = DaemonServices(self.config, self.number, self.worktree, self.res)
         ctx = AgentContext(number=self.number, worktree=self.worktree, config=self.config, services=self.services,
                            ruler_id=self.rid, recent_log=experiments.log_markdown(self.config, 15),
                            failure_notes=self.incumbent.failure_notes, best_quality=self.incumbent.quality,
+                           best_dev_quality=experiments.dev_gate_quality(self.config, self.incumbent),
                            should_stop=self.should_stop)
         try:
             outcome = self.agent.run(ctx)
         except Exception as exc:
             log.error("experiment %04d: agent raised\n%s", self.number, traceback.format_exc())
             outcome = AgentOutcome(error=f"agent raised {type(exc).__name__}: {exc}")
-        row = experiments.get(self.config, self.number)
-        self.fields.update(
-            hypothesis=row.hypothesis or outcome.hypothesis or None, method=row.method or outcome.method or None,
-            lever=derived_lever(self.worktree / "agent_workspace"), agent_cost_usd=outcome.cost_usd,
-            agent_turns=outcome.turns, agent_tokens=outcome.tokens or None, agent_denials=outcome.denials or None,
-            agent_claimed_quality=outcome.claimed_quality)
-        experiments.update(self.config, self.number, **self.fields)
+        row, r = experiments.get(self.config, self.number), self.record
+        r.hypothesis, r.method = row.hypothesis or outcome.hypothesis or None, row.method or outcome.method or None
+        # the lever is what the committed workspace uses; what the agent said is kept beside it
+        r.lever, r.lever_claimed = derived_lever(self.worktree / "agent_workspace"), row.lever_claimed or outcome.lever
+        r.agent_cost_usd, r.agent_turns, r.agent_claimed_quality = outcome.cost_usd, outcome.turns, outcome.claimed_quality
+        r.agent_tokens, r.agent_denials = outcome.tokens or None, outcome.denials or None
+        r.save(self.config)
         return outcome
 
-    def verify(self, outcome: AgentOutcome) -> Verdict | None:
-        """The daemon's own checks; a Verdict means the experiment ends here (crashed or invalid)."""
+    def verify(self, outcome: AgentOutcome) -> StepResult | None:
+        """The daemon's own checks; a StepResult means the experiment ends here (crashed or invalid)."""
         guard.require_intact_ruler(self.config.ruler_dir, "after the agent ran")
         self.snapshot = self.git.commit_worktree(self.worktree, self.number, self.parent_commit,
                                                  f"exp {self.number:04d}: in progress\n")
         if outcome.error:
-            return Verdict("crashed", f"agent failed: {outcome.error}")
+            return StepResult("crashed", f"agent failed: {outcome.error}")
         changed = self.git.changed_paths(self.parent_commit, self.snapshot)
         outside = guard.outside_workspace(changed)
         if outside:
-            return Verdict("invalid", "the diff touches files outside agent_workspace/: " + ", ".join(outside))
+            return StepResult("invalid", "the diff touches files outside agent_workspace/: " + ", ".join(outside))
         self.committed = committed.export_experiment(self.git, self.number, self.snapshot, self.worktree)
         findings = committed.check(self.config, self.committed, self.worktree, self.res.embedder)
         if findings:
-            return Verdict("invalid", "gold text in the workspace: " + guard.describe(findings))
+            return StepResult("invalid", "gold text in the workspace: " + guard.describe(findings))
         return None
 
     def _score(self, gate: str):
@@ -245,30 +254,30 @@ class Iteration:
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks
 
-    def rescore(self) -> Verdict:
+    def rescore(self) -> StepResult:
         """Dev gate first; the full gate when within reach of the incumbent (always for a baseline)."""
         if self.baseline:
             report, leaks = self._score("full")
             if leaks:
-                return Verdict("invalid", guard.describe(leaks), "full", report, report.summary.quality)
-            return Verdict("kept", f"baseline: first full-gate measurement under ruler {self.rid[:12]}", "full",
+                return StepResult("invalid", guard.describe(leaks), "full", report, report.summary.quality)
+            return StepResult("kept", f"baseline: first full-gate measurement under ruler {self.rid[:12]}", "full",
                            report, report.summary.quality)
         dev, leaks = self._score("dev")
         if leaks:
-            return Verdict("invalid", guard.describe(leaks), "dev", dev, dev.summary.quality)
+            return StepResult("invalid", guard.describe(leaks), "dev", dev, dev.summary.quality)
         inc_dev = [self.incumbent.scores[o.case_id] for o in dev.outcomes if o.case_id in self.incumbent.scores]
         inc_dev_quality = sum(inc_dev) / len(inc_dev) if inc_dev else self.incumbent.quality
         dev_quality = dev.summary.quality
         if dev_quality < inc_dev_quality - self.config.full_gate_margin:
-            return Verdict("discarded", f"dev gate: quality {dev_quality:.3f} is below the incumbent's "
+            return StepResult("discarded", f"dev gate: quality {dev_quality:.3f} is below the incumbent's "
                            f"{inc_dev_quality:.3f} on the same cases minus the margin {self.config.full_gate_margin}",
                            "dev", dev, dev_quality, dev_quality - inc_dev_quality)
         full, leaks = self._score("full")
         if leaks:
-            return Verdict("invalid", guard.describe(leaks), "full", full, full.summary.quality)
-        return Verdict("pending", "", "full", full, full.summary.quality, full.summary.quality - self.incumbent.quality)
+            return StepResult("invalid", guard.describe(leaks), "full", full, full.summary.quality)
+        return StepResult("pending", "", "full", full, full.summary.quality, full.summary.quality - self.incumbent.quality)
 
-    def decide(self, verdict: Verdict) -> Verdict:
+    def decide(self, verdict: StepResult) -> StepResult:
         if verdict.report is not None:
             identity = ModelIdentity.of(verdict.report.backend)
             experiments.update(self.config, self.number, model_line=identity.line_key(),
@@ -279,7 +288,7 @@ class Iteration:
             self.on_new_incumbent(verdict)
         return verdict
 
-    def keep_decision(self, verdict: Verdict) -> None:
+    def keep_decision(self, verdict: StepResult) -> None:
         """The keep rule on the official scores, confirmed on fresh draws; both rounds recorded."""
         rejudger = Rejudger(self.config, self.res.judge)
         floor = incumbent_noise_floor(rejudger, self.rid, self.incumbent.number, self.incumbent.evaluation_id)
@@ -294,7 +303,7 @@ class Iteration:
         verdict.status = "kept" if decision.keep else "discarded"
         verdict.reason = decision.reason
 
-    def on_new_incumbent(self, verdict: Verdict) -> None:
+    def on_new_incumbent(self, verdict: StepResult) -> None:
         """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
         line = ModelIdentity.of(verdict.report.backend).line_key()
         floor = measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report, self.number)
@@ -305,36 +314,48 @@ class Iteration:
                       noise_floor=floor, is_baseline=self.baseline and (self.measure is None or self.measure.line_baseline))
 
     # --- the end --------------------------------------------------------------------------------
-    def finish(self, verdict: Verdict, outcome: AgentOutcome) -> IterationResult:
-        from loop.daemon.recording import evaluation_fields, notify_outcome, trailers_and_body
+    def finish(self, verdict: StepResult, outcome: AgentOutcome) -> IterationResult:
+        from loop.daemon.recording import notify_record
 
         self.enter("commit")
-        fields = {**self.fields, **evaluation_fields(verdict, self.rid, self.res.judge.judge_id, self.number)}
-        fields.update(status=verdict.status, reason=verdict.reason, delta=verdict.delta, gate=verdict.gate,
-                      quality=verdict.quality)
-        trailers, body = trailers_and_body(self, fields, verdict)
-        hypothesis = fields.get("hypothesis") or ""
-        message = commit_message(self.number, experiments.headline(hypothesis), body, trailers)
-        commit = self.git.commit_worktree(self.worktree, self.number, self.parent_commit, message)
+        r = self.record
+        r.status, r.reason, r.gate, r.quality, r.delta = (verdict.status, verdict.reason, verdict.gate,
+                                                          verdict.quality, verdict.delta)
+        r.ruler_id, r.judge_id = self.rid, self.res.judge.judge_id
+        if verdict.report is not None:
+            r.with_report(verdict.report)
+        r.sum_judge(self.config)  # every evaluation is done: the holdout's and the confirmation's too
+        commit = self.git.commit_worktree(self.worktree, self.number, self.parent_commit, r.message())
         self.git.keep_under_experiments(self.number, commit)
         self.enter("record")
-        fields.update(commit=commit, branch=self.git.exp_branch(self.number), finished_at=utcnow(),
-                      diff=self.git.diff_text(self.parent_commit, commit), durations=self.durations)
-        experiments.update(self.config, self.number, **fields)
+        r.commit, r.branch, r.finished_at = commit, self.git.exp_branch(self.number), utcnow()
+        r.diff, r.durations = self.git.diff_text(self.parent_commit, commit), self.durations
+        r.save(self.config)
         self.enter("cleanup")
         if verdict.status == "kept" and (self.measure is None or self.measure.advances_research):
             self.git.advance_research(commit, self.parent_commit)
         self.git.remove_worktree(self.number)
-        if not self.baseline:
-            report_result(self.agent, self.number, verdict.quality, verdict.status)
+        if not self.baseline:  # the sweep's objective: the dev gate only (see SweepAgent.on_result)
+            report_result(self.agent, self.number, experiments.dev_quality(self.config, self.number), verdict.status)
         self.enter("notify")
         new_best = verdict.status == "kept" and not self.baseline
-        notify_outcome(self.config, self.number, verdict, fields, new_best)
+        notify_record(self.config, r, new_best)
         self.enter("done")
         experiments.update(self.config, self.number, durations=self.durations)
         log.info("experiment %04d: %s — %s", self.number, verdict.status, verdict.reason)
         return IterationResult(self.number, verdict.status, verdict.reason, verdict.quality, verdict.delta,
-                               self.baseline, outcome.cost_usd or 0.0, new_best, durations=self.durations)
+                               self.baseline, outcome.cost_usd or 0.0, self._judge_spent(), new_best,
+                               durations=self.durations)
+
+    def _judge_spent(self) -> float:
+        """Judge dollars of this experiment not yet counted by an earlier run (a resumed one's)."""
+        return max(0.0, (self.record.judge.cost_usd if self.record.judge else 0.0) - self.judge_spent_before)
+
+    def _save_partial(self) -> None:
+        """The record as far as it got, with the judge's bill so far (before a suspend or an abandon)."""
+        self.record.durations = self.durations
+        self.record.sum_judge(self.config)
+        self.record.save(self.config)
 
     def suspend(self, stop: StopRequested) -> IterationResult:
         """Leave the experiment resumable from `stop.resume_step` (it stays `running`)."""
@@ -342,10 +363,12 @@ class Iteration:
 
         self.durations[self.step] = round(self.durations.get(self.step, 0.0) + time.perf_counter() - self.step_started, 4)
         reason = stop.describe()
+        self._save_partial()
         suspend_experiment(self.config, self.git, self.number, stop.resume_step, self.snapshot, reason, self.durations)
         log.warning("experiment %04d: suspended — %s; resumes from step %s on restart", self.number, reason,
                     stop.resume_step)
-        return IterationResult(self.number, "suspended", reason, baseline=self.baseline, durations=self.durations)
+        return IterationResult(self.number, "suspended", reason, baseline=self.baseline,
+                               judge_cost_usd=self._judge_spent(), durations=self.durations)
 
     def abandon(self, reason: str, status: str = "crashed") -> IterationResult:
         """End the experiment early: keep what it produced under refs/experiments, clean the worktree."""
@@ -354,12 +377,13 @@ class Iteration:
         if self.step is not None:
             self.durations[self.step] = round(self.durations.get(self.step, 0.0)
                                               + time.perf_counter() - self.step_started, 4)
-        experiments.update(self.config, self.number, durations=self.durations, **self.fields)
+        self._save_partial()
         close_experiment(self.config, self.git, self.number, status, reason)
         if not self.baseline and self.agent is not None:
             report_result(self.agent, self.number, None, status)
         log.warning("experiment %04d: %s — %s", self.number, status, reason)
-        return IterationResult(self.number, status, reason, baseline=self.baseline, durations=self.durations)
+        return IterationResult(self.number, status, reason, baseline=self.baseline,
+                               judge_cost_usd=self._judge_spent(), durations=self.durations)
 
 
 STOPPABLE = ("claimed", "worktree", "agent", "verify", "rescore")

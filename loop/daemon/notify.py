@@ -24,7 +24,7 @@ from loop.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["new_best", "invalid", "training_request", "halt", "model_line"]
+Kind = Literal["new_best", "invalid", "training_request", "halt", "model_line", "judge_drift"]
 KINDS: tuple[str, ...] = get_args(Kind)
 WEBHOOK_TIMEOUT_S = 5.0
 DESKTOP_TIMEOUT_S = 5.0
@@ -34,6 +34,7 @@ TITLES = {
     "training_request": "autoresearch: training requested",
     "halt": "autoresearch: loop halted",
     "model_line": "autoresearch: model changed, new model line",
+    "judge_drift": "autoresearch: the judge drifted",
 }
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from loop.config import Config
 from loop.daemon import experiments
-from loop.daemon.gitrecord import GitRecord, commit_message, exp_tag
+from loop.daemon.gitrecord import GitRecord, exp_tag
+from loop.daemon.record import ExperimentRecord
 from loop.db.models import utcnow
 
 log = logging.getLogger("loop.daemon")
@@ -32,26 +33,22 @@ def close_experiment(config: Config, git: GitRecord, number: int, status: str, r
     if row.status != "running":
         complete_experiment(config, git, row)
         return row.commit
-    trailers = {"Experiment": exp_tag(number), "Status": status, "Lever": row.lever, "Operator": row.operator,
-                "Gate": "none", "Quality": "none", "Delta": "none", "Ruler": row.ruler_id or "none",
-                "Judge": row.judge_id or "none", "Runner-Model": "none",
-                "Parent": exp_tag(row.parent) if row.parent is not None else "none"}
-    body = (f"Hypothesis:\n{(row.hypothesis or '(none stated)').strip()}\n\nMethod:\n"
-            f"{(row.method or '(none stated)').strip()}\n\nResult: {status} — {reason}")
+    record = ExperimentRecord.from_row(row)  # what the experiment had recorded, ended here
+    record.status, record.reason, record.finished_at = status, reason, utcnow()
+    record.gate = record.quality = record.delta = None  # never decided: no score to its name
+    record.sum_judge(config)
     commit = None
     try:
-        commit = git.salvage(number, row.parent_commit, commit_message(number, experiments.headline(row.hypothesis),
-                                                                          body, trailers))
+        commit = git.salvage(number, row.parent_commit, record.message())
     except Exception as exc:
         log.error("experiment %04d: could not keep its work under refs/experiments (%s)", number, exc)
-    diff = None
     if commit and row.parent_commit:
         try:
-            diff = git.diff_text(row.parent_commit, commit)
+            record.diff = git.diff_text(row.parent_commit, commit)
         except Exception:
-            diff = None
-    experiments.update(config, number, status=status, reason=reason, commit=commit, diff=diff,
-                       finished_at=utcnow())
+            record.diff = None
+    record.commit = commit
+    record.save(config)
     _remove(git, number)
     return commit
 

@@ -8,8 +8,9 @@ official one). It serves:
   full-gate outputs judged again, two evaluations of kind `confirm` recorded under the candidate's
   experiment number, each naming whose outputs it judged (`subject_experiment`);
 - the noise floor of each new incumbent (`loop.daemon.noise.measure_noise_floor`, kind `noise`);
-- drift checks (`judge_drift`): a stored evaluation judged again and compared case by case, to see
-  whether the judge behind an unchanged judge id still says what it said;
+- drift checks (`judge_drift`, kind `drift`, scheduled by `loop.daemon.drift`): a stored evaluation
+  judged again and compared case by case, to see whether the judge behind an unchanged judge id still
+  says what it said;
 - re-baselining on a new model line, which re-judges the new line's baseline for its noise floor.
 """
 
@@ -56,7 +57,9 @@ def stored_report(config, evaluation_id: int):
         identity = ev.model_identity or {}
         backend = Backend(name=ev.runner_backend or identity.get("backend") or "replay", model=ev.runner_model,
                           model_version=ev.runner_version, os_build=identity.get("os_build"),
-                          adapter_signature=identity.get("adapter_signature"))
+                          adapter_signature=identity.get("adapter_signature"),
+                          model_variant=identity.get("variant"),
+                          base_model_signature=identity.get("base_model_signature"))
         return EvaluationReport(
             evaluation_id=ev.id, gate=ev.gate, kind=ev.kind, ruler_id=ev.ruler_id, judge_id=ev.judge_id,
             workspace_hash=ev.workspace_hash, backend=backend,
@@ -108,14 +111,16 @@ class Rejudger:
         return scores_from_outcomes(candidate.outcomes), scores_from_outcomes(incumbent.outcomes), ids
 
     def judge_drift(self, evaluation_id: int, number: int | None, *, confidence: float = 0.975) -> "Drift":
-        """Has the judge drifted? A stored evaluation judged again (kind `noise`); the paired rule both ways."""
+        """Has the judge drifted? A stored evaluation judged again (kind `drift`); the paired rule both ways.
+        The daemon schedules it (`loop.daemon.drift`)."""
         stored = stored_report(self.config, evaluation_id)
-        fresh = self.rejudge(stored, kind="noise", experiment_number=number, subject=number)
+        fresh = self.rejudge(stored, kind="drift", experiment_number=number, subject=number)
         policy = PairedBootstrapPolicy(confidence=confidence, seed=evaluation_id)
         now, then = scores_from_outcomes(fresh.outcomes), scores_from_outcomes(stored.outcomes)
         up, down = policy.decide(now, then), policy.decide(then, now)
         found = up if up.keep or not down.keep else down
-        return Drift(drifted=up.keep or down.keep, delta=up.delta, cases=up.cases, reason=found.reason)
+        return Drift(drifted=up.keep or down.keep, delta=up.delta, cases=up.cases, reason=found.reason,
+                     evaluation_id=fresh.evaluation_id)
 
 
 class Drift(BaseModel):
@@ -123,6 +128,7 @@ class Drift(BaseModel):
     delta: float  # mean per-case (fresh - stored)
     cases: int
     reason: str
+    evaluation_id: int | None = None  # the recorded re-judging round
 
 
 def record_round(config, report, experiment_number: int | None, subject: int | None) -> int:

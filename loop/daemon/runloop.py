@@ -6,7 +6,8 @@ adapter is served before the agent's next experiment. Stop policies (`stopping.p
 each iteration): dollar budget of this run, max experiments, N consecutive invalid/crashed, a
 plateau under `plateau_policy = "halt"`, `--until` passing; plus a tampered ruler and a stop signal.
 Outside the run window the scheduler sleeps until it opens again. Between iterations the record is
-maintained (`loop/db/maintenance.py`: cache eviction, trace compaction, vacuum).
+maintained (`loop/db/maintenance.py`: cache eviction, trace compaction, vacuum) and the judge is checked
+for drift when due (`drift.py`: each window opening, every `drift_check_every` iterations).
 SIGTERM/SIGINT: a running evaluation stops before its next case, the experiment is suspended (its
 finished cases stay cached) and resumes on the next start; a second signal exits at once.
 """
@@ -32,6 +33,7 @@ from loop.daemon.logfile import setup_logging
 from loop.daemon.recording import send
 from loop.daemon.recovery import recover, resumable
 from loop.daemon.resources import Resources
+from loop.daemon.drift import DriftSchedule
 from loop.daemon.scheduler import Clock, IterationScheduler, SystemClock, Window, until_moment
 from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Plateau, RunState, StopKind, StopReason,
                                   Until, first_stop, signal_stop, tamper_stop)
@@ -80,6 +82,7 @@ class Daemon:
         self.stop_event = threading.Event()
         self.stop: StopReason | None = None
         self.window = Window.parse(config.window) if config.window else None
+        self.drift = DriftSchedule(config.drift_check_every, self.window)
         self.deadline = until_moment(self.options.until, self.clock.now()) if self.options.until else None
         self.policies = self._policies()
         self.to_resume: list[int] = []
@@ -195,6 +198,7 @@ class Daemon:
         self.iterations += 1
         if self.iterations % MAINTENANCE_EVERY == 0:
             self._maintain()
+        self._check_drift()
         resume = self.to_resume.pop(0) if self.to_resume else None
         adapter = self.inbox.next_ready() if self.inbox and resume is None else None
         if adapter is not None:
@@ -225,7 +229,7 @@ class Daemon:
             self.request_stop(tamper_stop(result.reason))
 
     def _account(self, result: IterationResult) -> None:
-        self.spent_usd += result.agent_cost_usd
+        self.spent_usd += result.agent_cost_usd + result.judge_cost_usd  # budget_usd counts both bills
         if result.status == SUSPENDED:
             return
         failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))
@@ -282,6 +286,20 @@ class Daemon:
                 log.info("maintenance: %s", line)
         except Exception as exc:  # upkeep must never end the night
             log.warning("maintenance failed: %s: %s", type(exc).__name__, exc)
+
+    def _check_drift(self) -> None:
+        """The judge drift check when due (each window opening, every `drift_check_every` iterations)."""
+        from loop.daemon.drift import check_drift
+
+        due = self.drift.due(self.clock.now())
+        if due is None or self.should_stop():
+            return
+        try:
+            if check_drift(self.resources, due) is None:
+                return  # nothing to re-judge yet: still due
+        except Exception as exc:  # a drift check must never end the night
+            log.warning("judge drift check failed: %s: %s", type(exc).__name__, exc)
+        self.drift.checked(self.clock.now())
 
     # --- signals --------------------------------------------------------------------------------
     def _install_signals(self):

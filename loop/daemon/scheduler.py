@@ -44,6 +44,13 @@ class Window:
         opening = moment.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
         return opening if opening > moment else opening + timedelta(days=1)
 
+    def opened_at(self, moment: datetime) -> datetime | None:
+        """When the window occurrence containing `moment` opened (None outside the window)."""
+        if not self.contains(moment):
+            return None
+        opening = moment.replace(hour=self.start.hour, minute=self.start.minute, second=0, microsecond=0)
+        return opening if opening <= moment else opening - timedelta(days=1)
+
     def __str__(self) -> str:
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 

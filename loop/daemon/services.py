@@ -52,7 +52,9 @@ class DaemonServices:
     def record_hypothesis(self, hypothesis: str, method: str, lever: str = "inference") -> None:
         if lever not in LEVERS:
             raise ValueError(f"lever must be one of {LEVERS}")
-        experiments.update(self.config, self.number, hypothesis=hypothesis.strip(), method=method.strip(), lever=lever)
+        # the agent's claim; the recorded `lever` is derived from the committed workspace (derived_lever)
+        experiments.update(self.config, self.number, hypothesis=hypothesis.strip(), method=method.strip(),
+                           lever_claimed=lever)
 
     def request_manual_training(self, recipe: str, rationale: str, evidence: str) -> int:
         from loop.daemon.requests import create_request

@@ -21,10 +21,12 @@ def _fmt(value, spec=".4f") -> str:
     return "—" if value is None else format(value, spec)
 
 
-RECORD_FIELDS = ("number", "status", "step", "reason", "operator", "lever", "agent", "parent", "parent_commit",
+RECORD_FIELDS = ("number", "status", "step", "reason", "operator", "lever", "lever_claimed", "agent", "parent", "parent_commit",
                  "commit", "gate", "quality", "delta", "dims", "wins", "ties", "losses", "ruler_id", "judge_id",
                  "runner_model", "runner_version", "model_line", "model_identity", "hypothesis", "method",
-                 "agent_cost_usd", "agent_turns", "durations", "started_at", "finished_at")
+                 "agent_cost_usd", "agent_turns", "agent_claimed_quality", "durations", "started_at", "finished_at")
+JUDGE_FIELDS = ("judge_input_tokens", "judge_output_tokens", "judge_cache_read_tokens", "judge_cache_write_tokens",
+                "judge_cost_usd")  # per experiment (the sum of its evaluations) and per evaluation
 
 
 def experiment_json(config: Config, number: int) -> dict | None:
@@ -36,6 +38,7 @@ def experiment_json(config: Config, number: int) -> dict | None:
         evaluations = list(db.scalars(select(Evaluation).where(Evaluation.experiment_number == number)
                                       .order_by(Evaluation.id)))
         record = {name: getattr(row, name) for name in RECORD_FIELDS}
+        record["judge_usage"] = {name.removeprefix("judge_"): getattr(row, name) for name in JUDGE_FIELDS}
         record["decision"] = row.decision
         record["holdout"] = None if row.holdout_quality is None else {
             "quality": row.holdout_quality, **{k: v for k, v in (row.holdout_check or {}).items() if k != "quality"}}
@@ -44,7 +47,7 @@ def experiment_json(config: Config, number: int) -> dict | None:
         record["evaluations"] = [{
             "id": e.id, "kind": e.kind, "gate": e.gate, "quality": e.quality, "judge_errors": e.judge_errors,
             "judge_calls": e.judge_calls, "subject_experiment": e.subject_experiment, "model_line": e.model_line,
-            "ruler_id": e.ruler_id} for e in evaluations]
+            "ruler_id": e.ruler_id, **{name: getattr(e, name) for name in JUDGE_FIELDS}} for e in evaluations]
     for key in ("started_at", "finished_at"):
         record[key] = record[key].isoformat() if record[key] is not None else None
     return record
@@ -60,8 +63,9 @@ def render_experiment(config: Config, number: int, out: Console) -> bool:
             .order_by(Evaluation.id.desc())).first()
         cases = list(db.scalars(select(CaseResult).where(CaseResult.evaluation_id == evaluation.id)
                                 .order_by(CaseResult.case_id))) if evaluation else []
+    claim = f" (agent claimed {row.lever_claimed})" if row.lever_claimed and row.lever_claimed != row.lever else ""
     out.print(f"[bold]experiment {row.number:04d}[/] — {row.status} (step {row.step}), {row.operator}, "
-              f"lever {row.lever}, agent {row.agent or '—'}, parent {row.parent if row.parent is not None else '—'}")
+              f"lever {row.lever}{claim}, agent {row.agent or '—'}, parent {row.parent if row.parent is not None else '—'}")
     out.print(f"[bold]hypothesis[/]\n{escape(row.hypothesis or '(none stated)')}")
     out.print(f"[bold]method[/]\n{escape(row.method or '(none stated)')}")
     out.print(f"[bold]result[/] {escape(row.reason or '')}")
@@ -80,6 +84,9 @@ def render_experiment(config: Config, number: int, out: Console) -> bool:
     out.print(f"ruler {row.ruler_id or '—'} · judge {row.judge_id or '—'} · runner {row.runner_model or '—'} "
               f"{row.runner_version or ''} · commit {row.commit or '—'}", highlight=False)
     cost = f"${row.agent_cost_usd:.2f}" if row.agent_cost_usd is not None else "—"
+    if row.judge_cost_usd is not None:
+        out.print(f"judge: cost ${row.judge_cost_usd:.4f}, tokens in {row.judge_input_tokens}, out "
+                  f"{row.judge_output_tokens}, cache read {row.judge_cache_read_tokens}", highlight=False)
     out.print(f"agent: cost {cost}, turns {row.agent_turns if row.agent_turns is not None else '—'}, "
               f"tokens {row.agent_tokens or '—'}, denials {len(row.agent_denials or [])}; "
               f"durations {row.durations or {}}", highlight=False)

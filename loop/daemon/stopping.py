@@ -52,7 +52,7 @@ class RunState:
     """What the policies look at, after an iteration."""
 
     now: datetime
-    spent_usd: float = 0.0
+    spent_usd: float = 0.0  # agent + judge dollars of this run
     experiments: int = 0  # this run's experiments (the baseline and suspended ones do not count)
     consecutive_failures: int = 0
     since_best: int = 0  # experiments since the last new best
@@ -64,6 +64,8 @@ class StopPolicy(Protocol):
 
 @dataclass
 class Budget:
+    """This run's dollars: the agent's and the judge's (every evaluation, cache reads priced in)."""
+
     limit_usd: float
 
     def check(self, state: RunState) -> StopReason | None:

@@ -93,7 +93,8 @@ class Dashboard:
                 return Response(status_code=304, headers=headers)
             payload = {"ruler": current, "rulers": rulers, "count": state.experiments,
                        "points": queries.points(conn, current),
-                       "costs": {"total_usd": round(state.total_cost_usd, 4), **queries.night_cost(conn)},
+                       "costs": {"total_usd": round(state.total_cost_usd, 4),
+                                 "judge_total_usd": round(state.total_judge_usd, 4), **queries.night_cost(conn)},
                        "decisions": queries.night_decisions(conn, current),
                        "model_changes": queries.model_changes(conn),
                        "judge_drifts": queries.judge_drifts(conn),

@@ -66,11 +66,16 @@ def _facts(x: dict[str, Any]) -> str:
     tokens = x.get("agent_tokens") or {}
     durations = x.get("durations") or {}
     facts = [("status", f'<span class="badge {e(x["status"])}">{e(x["status"])}</span> {e(x["reason"] or "")}'),
-             ("lever / operator", f'{e(x["lever"])} / {e(x["operator"])} ({e(x["agent"])})'),
+             ("lever / operator", f'{e(x["lever"])} / {e(x["operator"])} ({e(x["agent"])})'
+              + (f' — the agent claimed {e(x["lever_claimed"])}' if x.get("lever_claimed") not in (None, x["lever"])
+                 else "")),
              ("gate reached", e(x["gate"])), ("ruler", f'<code>{e(x["ruler_id"])}</code>'),
              ("judge", e(x["judge_id"])), ("runner", f'{e(x["runner_model"])} {e(x["runner_version"] or "")}'),
              ("agent cost", "—" if x["agent_cost_usd"] is None else f'${x["agent_cost_usd"]:.3f}'),
              ("agent turns", e(x["agent_turns"])),
+             ("judge cost", "—" if x.get("judge_cost_usd") is None else
+              f'${x["judge_cost_usd"]:.4f} (tokens in {e(x["judge_input_tokens"])}, out {e(x["judge_output_tokens"])}, '
+              f'cache read {e(x["judge_cache_read_tokens"])})'),
              ("tokens", ", ".join(f"{e(k)} {e(v)}" for k, v in tokens.items()) or "—"),
              ("agent's own claim", fmt(x["agent_claimed_quality"])),
              ("durations", ", ".join(f"{e(k)} {float(v):.0f}s" for k, v in durations.items()) or "—"),

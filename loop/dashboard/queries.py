@@ -58,7 +58,8 @@ def experiment_count(conn: Connection) -> int:
 class RecordState(NamedTuple):
     etag: str
     experiments: int
-    total_cost_usd: float
+    total_cost_usd: float  # the agent's dollars, whole record
+    total_judge_usd: float  # the judge's dollars, whole record
 
 
 def record_state(conn: Connection, ruler_id: str | None) -> RecordState:
@@ -68,13 +69,15 @@ def record_state(conn: Connection, ruler_id: str | None) -> RecordState:
     digest = hashlib.sha256((ruler_id or "").encode())
     exp = conn.execute(
         select(Experiment.status, func.count(), func.max(Experiment.number), _total(Experiment.quality),
-               _total(Experiment.agent_cost_usd), func.max(Experiment.ruler_id), _total(func.length(Experiment.step)))
+               _total(Experiment.agent_cost_usd), func.max(Experiment.ruler_id), _total(func.length(Experiment.step)),
+               _total(Experiment.judge_cost_usd))
         .group_by(Experiment.status).order_by(Experiment.status)
     ).all()
     evals = conn.execute(select(func.max(Evaluation.id))).scalar_one()
     req = conn.execute(select(func.count(), func.count(TrainingRequest.answered_at), func.max(TrainingRequest.id))).one()
     digest.update(repr((exp, evals, tuple(req))).encode())
-    return RecordState(f'"{digest.hexdigest()[:32]}"', sum(r[1] for r in exp), float(sum(r[4] for r in exp)))
+    return RecordState(f'"{digest.hexdigest()[:32]}"', sum(r[1] for r in exp), float(sum(r[4] for r in exp)),
+                       float(sum(r[7] for r in exp)))
 
 
 def _in_view(ruler_id: str | None):
@@ -91,25 +94,27 @@ def points(conn: Connection, ruler_id: str | None) -> dict[str, list]:
             func.round(Experiment.quality, 4), *dims, Experiment.wins, Experiment.ties, Experiment.losses,
             func.round(Experiment.agent_cost_usd, 4), func.substr(Experiment.hypothesis, 1, 90) if with_text else null(),
             func.round(Experiment.holdout_quality, 4), func.round(Experiment.goodhart_gap, 4),
-            func.round(Experiment.goodhart_drift, 4), Experiment.holdout_check["suspected_overfit"].as_boolean()]
+            func.round(Experiment.goodhart_drift, 4), Experiment.holdout_check["suspected_overfit"].as_boolean(),
+            func.round(Experiment.judge_cost_usd, 4)]
     names = ["number", "status", "lever", "operator", "quality", *DIMS, "wins", "ties", "losses", "cost", "hypothesis",
-             "holdout_quality", "goodhart_gap", "goodhart_drift", "suspected_overfit"]
+             "holdout_quality", "goodhart_gap", "goodhart_drift", "suspected_overfit", "judge_cost"]
     rows = raw_rows(conn, select(*cols).where(view).order_by(Experiment.number))
     columns = list(map(list, zip(*rows))) if rows else [[] for _ in names]
     return dict(zip(names, columns))
 
 
 def night_cost(conn: Connection) -> dict[str, float | int]:
-    """Agent cost for the night: the 24 hours up to the newest experiment's start, looked for among the
-    newest NIGHT_TAIL experiments (start times sit after the diff and SVG in each row)."""
-    tail = conn.execute(select(Experiment.started_at, Experiment.agent_cost_usd)
+    """Agent and judge cost for the night: the 24 hours up to the newest experiment's start, looked for
+    among the newest NIGHT_TAIL experiments (start times sit after the diff and SVG in each row)."""
+    tail = conn.execute(select(Experiment.started_at, Experiment.agent_cost_usd, Experiment.judge_cost_usd)
                         .order_by(Experiment.number.desc()).limit(NIGHT_TAIL)).all()
-    starts = [t for t, _ in tail if t is not None]
+    starts = [t for t, _, _ in tail if t is not None]
     if not starts:
-        return {"night_usd": 0.0, "night_experiments": 0}
+        return {"night_usd": 0.0, "night_judge_usd": 0.0, "night_experiments": 0}
     cut = max(starts) - timedelta(hours=24)
-    night = [c or 0.0 for t, c in tail if t is not None and t >= cut]
-    return {"night_usd": round(sum(night), 4), "night_experiments": len(night)}
+    night = [(c or 0.0, j or 0.0) for t, c, j in tail if t is not None and t >= cut]
+    return {"night_usd": round(sum(c for c, _ in night), 4), "night_judge_usd": round(sum(j for _, j in night), 4),
+            "night_experiments": len(night)}
 
 
 def night_decisions(conn: Connection, ruler_id: str | None) -> dict[str, Any]:

@@ -44,7 +44,7 @@ class Experiment(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     hypothesis: Mapped[str | None] = mapped_column(Text, nullable=True)
     method: Mapped[str | None] = mapped_column(Text, nullable=True)
-    lever: Mapped[str] = mapped_column(String(20), default="inference")  # inference|sft|orpo
+    lever: Mapped[str] = mapped_column(String(20), default="inference")  # inference|sft|orpo|dpo, derived
     operator: Mapped[str] = mapped_column(String(20), default="autonomous")  # autonomous|interactive
     agent: Mapped[str | None] = mapped_column(String(40), nullable=True)  # claude|sweep|adapter
     gate: Mapped[str | None] = mapped_column(String(10), nullable=True)  # highest gate reached
@@ -82,6 +82,14 @@ class Experiment(Base):
     model_identity: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # backend, model, variant, OS build, adapter
     # night-c: the step a stop interrupted (status stays `running`); the next start resumes from it
     resume_step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    # record_1: the lever the agent claimed (`lever` is derived by the daemon from the committed workspace)
+    lever_claimed: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # record_1: the judge's tokens and dollars over all of this experiment's evaluations (agent's included)
+    judge_input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    judge_output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    judge_cache_read_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    judge_cache_write_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    judge_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     evaluations: Mapped[list["Evaluation"]] = relationship(back_populates="experiment")
 
@@ -119,6 +127,12 @@ class Evaluation(Base):
     subject_experiment: Mapped[int | None] = mapped_column(Integer, nullable=True)  # whose outputs a re-judging judged
     model_line: Mapped[str | None] = mapped_column(String(64), nullable=True)  # loop.model_line.line_key
     model_identity: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the runner's model identity
+    # record_1: what this evaluation's judging cost (zero for cached verdicts and the proxy/local judges)
+    judge_input_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    judge_output_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    judge_cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    judge_cache_write_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    judge_cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     experiment: Mapped[Experiment | None] = relationship(back_populates="evaluations")
     cases: Mapped[list["CaseResult"]] = relationship(back_populates="evaluation", cascade="all, delete-orphan")

@@ -26,10 +26,11 @@ import anthropic
 
 from loop.config import Config
 from loop.judges.base import JudgeError
+from loop.judges.pricing import price_of, usage_of
 from loop.judges.prompts import render, template
 from loop.judges.replies import MalformedReply, VerdictReply, json_schema, parse_reply, rubric_model
 from loop.judges.two_orders import judgement_from_orders
-from loop.schemas import Answer, Case, CaseJudgement
+from loop.schemas import Answer, Case, CaseJudgement, JudgeUsage
 
 RETRYABLE_STATUS = {408, 409, 429}
 MAX_TOKENS_RUBRIC = 1500
@@ -60,14 +61,18 @@ class AnthropicJudge:
         self.judge_calls = 0  # requests sent, retries included
         self.retries = 0  # of which retries
         self.usage = dict.fromkeys(USAGE_FIELDS, 0)
+        self.price = price_of(self.model)  # loop/judges/pricing.py: each case's judging carries its dollars
 
     # --- the contract -------------------------------------------------------------------------
     def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
-        ask_swapped = (self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply)
+        spent: list[JudgeUsage] = []  # every reply's usage, failed attempts included (list.append is atomic)
+        ask_swapped = (self._request, "verdict_only", case.task, case.gold, candidate, VerdictReply, spent)
         swapped = None if self.sequential else self._pool.submit(*ask_swapped)
-        first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold, self._rubric_model)
+        first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold,
+                              self._rubric_model, spent)
         second = self._guarded(*ask_swapped) if swapped is None else self._guarded(swapped.result)
-        return judgement_from_orders(first, second)
+        # every reply's usage, the failed attempts' too, on the judgement or the error judgement alike
+        return judgement_from_orders(first, second).model_copy(update={"usage": JudgeUsage.total(spent)})
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -92,7 +97,8 @@ class AnthropicJudge:
             "output_config": {"format": {"type": "json_schema", "schema": json_schema(reply_model)}},
         }
 
-    def _request(self, prompt: str, task: str, set_a: Answer, set_b: Answer, reply_model):
+    def _request(self, prompt: str, task: str, set_a: Answer, set_b: Answer, reply_model,
+                 spent: list[JudgeUsage] | None = None):
         """(parsed reply, requests sent); raises JudgeError (with `.calls`) when retries run out."""
         body = self.request_body(prompt, task, set_a, set_b, reply_model)
         calls, last, last_retry_after = 0, "no attempt", None
@@ -106,6 +112,8 @@ class AnthropicJudge:
             try:
                 message = self.client.messages.create(**body)
                 self._count_usage(message.usage)
+                if spent is not None:
+                    spent.append(usage_of(message.usage, self.price))
                 if message.stop_reason not in ("end_turn", "stop_sequence"):
                     raise MalformedReply(f"stop_reason {message.stop_reason}")
                 text = "".join(b.text for b in message.content if getattr(b, "type", None) == "text")

@@ -109,3 +109,7 @@ def test_asking_for_manual_training_produces_a_request(research_repo, h):
     assert "orpo" in text.lower() and "0001" in text
     listing = h.cli(research_repo, "requests")
     assert listing.returncode == 0 and "orpo" in listing.stdout
+    # the agent recorded lever `orpo` through its MCP tool, but trained nothing: the record derives the
+    # lever from the committed workspace (no adapter pointer -> inference) and keeps the claim beside it
+    assert (rows[1].lever, rows[1].lever_claimed) == ("inference", "orpo")
+    assert h.trailers(research_repo, "refs/experiments/0001")["Lever-Claimed"] == "orpo"

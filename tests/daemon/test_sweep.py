@@ -83,7 +83,7 @@ def test_one_trial_per_experiment_moves_at_most_two_knobs_and_learns_the_result(
     assert isinstance(agent, SweepAgent)
     services = Services()
     ctx = AgentContext(number=5, worktree=worktree, config=config, services=services, ruler_id="f" * 64,
-                       best_quality=0.4)
+                       best_quality=0.4, best_dev_quality=0.37)
     outcome = agent.run(ctx)
     assert outcome.error is None and outcome.hypothesis.startswith("sweep: ")
     assert services.recorded[0][0] == outcome.hypothesis and services.recorded[0][2] == "inference"
@@ -93,7 +93,7 @@ def test_one_trial_per_experiment_moves_at_most_two_knobs_and_learns_the_result(
     assert 1 <= len(moved) <= 2 and all(n in outcome.hypothesis for n in moved)
     study = agent.study("f" * 64)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING]
-    assert study.trials[0].value == 0.4  # the incumbent seeded the study
+    assert study.trials[0].value == 0.37  # the incumbent seeded the study with its dev-gate quality (the objective's)
     agent.on_result(5, 0.45, "discarded")
     assert study.trials[1].state == optuna.trial.TrialState.COMPLETE and study.trials[1].value == 0.45
     assert study.trials[1].user_attrs["experiment"] == 5

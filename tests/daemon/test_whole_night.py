@@ -138,7 +138,8 @@ def test_plateau_halt_stops_the_night(research_config):
 # --- bad configuration --------------------------------------------------------------------------
 @pytest.mark.parametrize("line, field", [('plateau_policy = "sometimes"', "plateau_policy"),
                                          ("verdict_cache_max = -5", "verdict_cache_max"),
-                                         ("generation_cache_max = -1", "generation_cache_max")])
+                                         ("generation_cache_max = -1", "generation_cache_max"),
+                                         ("drift_check_every = -1", "drift_check_every")])
 def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(research_repo, h, line, field):
     toml = research_repo / "autoresearch.toml"
     toml.write_text(toml.read_text() + "# night settings\n" + line + "\n")
@@ -150,6 +151,21 @@ def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(res
     assert f"autoresearch.toml:4" in done.stderr and field in done.stderr
     assert not (research_repo.parent / "record.sqlite").exists()  # nothing was recorded
     assert h.git(research_repo, "for-each-ref", "refs/experiments/") == ""
+
+
+def test_a_bad_setting_leaves_an_existing_record_byte_for_byte_unchanged(research_config, h):
+    import hashlib
+
+    repo = research_config.repo
+    db_file = repo.parent / "record.sqlite"
+    before = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    toml = repo / "autoresearch.toml"
+    toml.write_text(toml.read_text() + 'plateau_policy = "sometimes"\n')
+    done = h.cli(repo, "run", "--once", "--no-live")
+    assert done.returncode == 2 and "autoresearch.toml:3" in done.stderr and "plateau_policy" in done.stderr
+    assert len([line for line in done.stderr.splitlines() if line.strip()]) == 1, done.stderr
+    assert hashlib.sha256(db_file.read_bytes()).hexdigest() == before
+    assert h.git(repo, "for-each-ref", "refs/experiments/", "refs/heads/research") == ""
 
 
 # --- the log ------------------------------------------------------------------------------------
@@ -171,3 +187,74 @@ def test_daemon_log_rotates_and_keeps_a_bounded_number_of_files(tmp_path):
             if getattr(handler, "baseFilename", "").startswith(str(repo)):
                 root.removeHandler(handler)
                 handler.close()
+
+
+# --- the judge drift check ----------------------------------------------------------------------
+class OvernightJudge:
+    """In-process; calls every answer a tie (0.5) until `harsh_from`, then a loss to gold (0.0): the
+    judge behind an unchanged judge id changed during the day."""
+
+    judge_id = "test:overnight-judge/1"
+
+    def __init__(self, clock: FakeClock, harsh_from: datetime):
+        self.clock, self.harsh_from = clock, harsh_from
+
+    def judge(self, case, candidate):
+        from loop.schemas import CaseJudgement, DimScores
+
+        verdict, dims = ("gold", 1) if self.clock.now() >= self.harsh_from else ("tie", 3)
+        return CaseJudgement(dims=DimScores(**dict.fromkeys(("atomicity", "specificity", "coverage", "naturalness",
+                                                             "non_redundancy"), dims)),
+                             verdict_candidate_first=verdict, verdict_gold_first=verdict, verdict=verdict)
+
+
+def test_the_daemon_checks_the_judge_for_drift_when_each_window_opens_and_notifies_a_drift(research_config):
+    from loop.daemon.resources import Resources
+    from loop.db.models import Evaluation, Event
+
+    config = research_config.model_copy(update={"window": "22:00-07:00", "interval_s": 4 * 3600.0,
+                                                "drift_check_every": 0})
+    clock = FakeClock(NIGHT)
+    judge = OvernightJudge(clock, harsh_from=NIGHT + timedelta(hours=21))  # 18:00 the next day
+    resources = Resources(config, judge=judge)
+    try:
+        Daemon(config, RunOptions(max_experiments=4, live=False, watch=False, handle_signals=False),
+               agent=NoteAgent(), resources=resources, clock=clock).run()
+    finally:
+        resources.close()
+    with session_scope(config) as db:
+        checks = [e.payload for e in db.scalars(select(Event).where(Event.kind == "drift_check").order_by(Event.id))]
+        alerts = list(db.scalars(select(Event).where(Event.kind == "judge_drift")))
+        drift_rounds = list(db.scalars(select(Evaluation).where(Evaluation.kind == "drift")))
+    # one check per window: the first night's (at 02:00, once an incumbent existed), the second at 22:00
+    assert [c["due"] for c in checks] == ["the run window 22:00-07:00 opened at 2026-03-10 22:00",
+                                          "the run window 22:00-07:00 opened at 2026-03-11 22:00"]
+    first, second = checks
+    assert first["incumbent"] == 0 and first["delta"] == 0.0 and not first["drifted"] and not first["beyond_floor"]
+    assert second["incumbent"] == 0 and second["delta"] == pytest.approx(-0.5) and second["cases"] == 30
+    assert second["drifted"] and second["beyond_floor"] and second["noise_floor"] == 0.0
+    assert sorted(e.id for e in drift_rounds) == sorted(c["drift_evaluation_id"] for c in checks)
+    assert all(e.experiment_number == 0 and e.subject_experiment == 0 for e in drift_rounds)
+    assert len(alerts) == 1 and alerts[0].experiment_number == 0
+    assert alerts[0].message == ("judge drift: re-judging experiment 0000's full gate gives -0.500 per case "
+                                 "(30 cases), beyond the noise floor 0.0000; scores judged before and after differ")
+
+
+def test_the_drift_schedule_counts_iterations_and_waits_for_something_to_re_judge():
+    from loop.daemon.drift import DriftSchedule, DueKind
+    from loop.daemon.scheduler import Window
+
+    every = DriftSchedule(3)
+    assert [every.due(NIGHT) for _ in range(2)] == [None, None]
+    due = every.due(NIGHT)
+    assert due.kind is DueKind.EVERY_N and due.message == "3 iterations since the last drift check"
+    assert every.due(NIGHT) is not None  # not checked (no incumbent yet): still due
+    every.checked(NIGHT)
+    assert [every.due(NIGHT) for _ in range(2)] == [None, None] and every.due(NIGHT) is not None
+    windowed = DriftSchedule(0, Window.parse("22:00-07:00"))
+    assert windowed.due(NIGHT) is None  # 21:00: outside the window
+    late = NIGHT + timedelta(hours=3)  # 00:00, inside the occurrence that opened at 22:00
+    assert windowed.due(late).kind is DueKind.WINDOW_OPENED
+    windowed.checked(late)
+    assert windowed.due(late + timedelta(hours=2)) is None
+    assert windowed.due(late + timedelta(hours=23)).kind is DueKind.WINDOW_OPENED  # the next night

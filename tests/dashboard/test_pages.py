@@ -181,3 +181,21 @@ def test_the_dashboard_cannot_write_the_record(record, serve):
 def test_foreign_host_headers_are_refused_on_loopback(record, serve):
     server = serve(record.url, record.ruler_dir)
     assert get(server.url + "/", {"Host": "evil.example:80"})[0] == 400
+
+
+def test_judge_dollars_and_the_claimed_lever_are_shown(record, serve):
+    with session_scope(record.url) as db:
+        numbers = sorted(db.scalars(select(Experiment.number).where(Experiment.ruler_id == RULER_NEW)))[-2:]
+        for number, cost in zip(numbers, (0.125, 0.5)):
+            row = db.get(Experiment, number)
+            row.judge_cost_usd, row.judge_input_tokens, row.judge_output_tokens = cost, 4000, 300
+            row.judge_cache_read_tokens, row.lever, row.lever_claimed = 9000, "inference", "orpo"
+    server = serve(record.url, record.ruler_dir)
+    data = json.loads(get(server.url + "/api/data")[2])
+    assert data["costs"]["judge_total_usd"] == 0.625
+    assert data["costs"]["night_judge_usd"] == 0.625  # both are among the night's newest experiments
+    points = dict(zip(data["points"]["number"], data["points"]["judge_cost"]))
+    assert (points[numbers[0]], points[numbers[1]]) == (0.125, 0.5)
+    page = get(server.url + f"/experiments/{numbers[1]}")[2]
+    assert "$0.5000 (tokens in 4000, out 300, cache read 9000)" in page
+    assert "the agent claimed orpo" in page

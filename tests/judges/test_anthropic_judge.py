@@ -259,3 +259,27 @@ def test_cached_prefix_share_rules():
         ],
     }
     assert cached_prefix_share(marked_late) == pytest.approx(50 / 100)  # the marked block caches its prefix
+
+
+def test_each_case_carries_its_tokens_and_dollars_retries_included(case, good):
+    """A malformed first rubric reply is retried: the case's usage counts all three replies, priced by
+    the one table (claude-sonnet-4-6: $3 in, $15 out, cache reads 0.1 x, cache writes 1.25 x input)."""
+    usage = {"input_tokens": 700, "output_tokens": 90, "cache_read_input_tokens": 1500,
+             "cache_creation_input_tokens": 400}
+    seen = {"rubric": 0}
+
+    def handler(body):
+        if kind_of(body) == "rubric":
+            seen["rubric"] += 1
+            if seen["rubric"] == 1:
+                return text_reply("not json at all", usage=usage)
+            return text_reply(rubric("A").content[0]["text"], usage=usage)
+        return text_reply(verdict_only("B").content[0]["text"], usage=usage)
+
+    with ScriptedAnthropicServer(handler) as server, make(server) as judge:
+        judgement = judge.judge(case, good)
+    assert judgement.error is None and judgement.judge_calls == 3
+    u = judgement.usage
+    assert (u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_creation_tokens) == (2100, 270, 4500, 1200)
+    per_reply = (700 * 3.0 + 90 * 15.0 + 1500 * 0.3 + 400 * 3.75) / 1e6
+    assert u.cost_usd == pytest.approx(3 * per_reply)

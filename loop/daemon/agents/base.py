@@ -57,6 +57,7 @@ class AgentContext(BaseModel):
     recent_log: str = ""  # markdown: the last experiments (what was tried, what it gave)
     failure_notes: list[str] = Field(default_factory=list)  # incumbent's worst cases, judge's notes (no gold)
     best_quality: float | None = None  # the incumbent's full-gate quality
+    best_dev_quality: float | None = None  # the incumbent's quality on the dev gate's cases
     should_stop: Callable[[], object] = lambda: None  # truthy (the reason) once the daemon was asked to stop
 
     @property
@@ -69,7 +70,7 @@ class AgentOutcome(BaseModel):
 
     hypothesis: str = ""
     method: str = ""
-    lever: Lever = "inference"
+    lever: Lever | None = None  # the lever the agent CLAIMS (the daemon derives the recorded one)
     claimed_quality: float | None = None  # the agent's own number (recorded, never trusted)
     cost_usd: float | None = None
     turns: int | None = None
@@ -87,11 +88,13 @@ class Agent(Protocol):
     def run(self, ctx: AgentContext) -> AgentOutcome: ...
 
 
-def report_result(agent: Agent, number: int, quality: float | None, status: str) -> None:
-    """Tell an agent how its experiment ended, when it wants to know (the sweep feeds Optuna)."""
+def report_result(agent: Agent, number: int, dev_quality: float | None, status: str) -> None:
+    """Tell an agent how its experiment ended, when it wants to know (the sweep feeds Optuna): its
+    status and its DEV-GATE quality (None when it has none: crashed, invalid, judging failed), one
+    objective on one gate for every experiment, whichever gate decided it."""
     hook = getattr(agent, "on_result", None)
     if hook is not None:
-        hook(number, quality, status)
+        hook(number, dev_quality, status)
 
 
 def make_agent(config: Config) -> Agent:

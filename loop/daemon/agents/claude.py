@@ -231,7 +231,7 @@ class ClaudeAgent:
         return AgentOutcome(
             hypothesis=session.hypothesis or "",
             method=session.method or "",
-            lever=session.lever or "inference",
+            lever=session.lever,  # a claim (None when it never said); the daemon derives the recorded lever
             claimed_quality=session.claimed_quality,
             cost_usd=result.total_cost_usd if result is not None else None,
             turns=result.num_turns if result is not None else state.turns,

@@ -10,9 +10,14 @@ and reports the quality back through `on_result` (Optuna `tell`).
 The study lives in the record's own database (Optuna RDB storage on `config.db_url`), one study per
 ruler id (`sweep:<ruler id[:16]>`), so scores under different rulers never mix. Each trial carries
 the experiment number as user attribute `experiment`; that is the experiment -> trial mapping.
-A trial still RUNNING when a new experiment starts belonged to an experiment that died: it is
-marked FAIL. When a study is new, the incumbent's knob values are added as a finished trial with
-the incumbent's quality, so the sampler starts from what is known.
+
+The objective is ONE quantity on ONE gate: the experiment's dev-gate quality (its official dev
+evaluation, the same 10 cases for every experiment), whether the experiment then stopped at the dev
+gate or went on to the full gate — a full-gate quality is never told, so trials stay comparable. An
+experiment with no dev-gate quality (crashed, invalid before scoring, judging failed) is told as
+FAIL, never as a number. A trial still RUNNING when a new experiment starts belonged to an experiment
+that died: it is marked FAIL. When a study is new, the incumbent's knob values are added as a finished
+trial with the incumbent's quality on the dev gate's cases, so the sampler starts from what is known.
 """
 
 from __future__ import annotations
@@ -88,8 +93,8 @@ class SweepAgent:
         self._fail_stale_trials(study)
         distributions = {name: _distribution(k) for name, k in knobs.items()}
         current = {name: k.default for name, k in knobs.items()}
-        if not study.trials and ctx.best_quality is not None:
-            self._seed_with_incumbent(study, current, distributions, ctx.best_quality)
+        if not study.trials and ctx.best_dev_quality is not None:  # the objective's gate: dev
+            self._seed_with_incumbent(study, current, distributions, ctx.best_dev_quality)
         study.sampler = optuna.samplers.TPESampler(seed=ctx.number, n_startup_trials=8)
         varied = sorted(random.Random(ctx.number).sample(sorted(knobs), min(KNOBS_PER_TRIAL + self.breadth, len(knobs))))
         trial = study.ask({name: distributions[name] for name in varied})
@@ -112,18 +117,19 @@ class SweepAgent:
         self.breadth += 1
         log.info("sweep: %s; now moving up to %d knobs per trial", reason, KNOBS_PER_TRIAL + self.breadth)
 
-    def on_result(self, number: int, quality: float | None, status: str) -> None:
-        """The daemon's verdict on experiment `number`: tell the study (FAIL when unscored)."""
+    def on_result(self, number: int, dev_quality: float | None, status: str) -> None:
+        """The daemon's verdict on experiment `number`: tell the study its dev-gate quality, or FAIL
+        when it has none or the experiment is invalid/crashed (never a number for those)."""
         import optuna
 
         if self._study is None:
             return
         for trial in self._study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             if trial.user_attrs.get("experiment") == number:
-                if quality is None or status in ("invalid", "crashed"):
+                if dev_quality is None or status in ("invalid", "crashed"):
                     self._study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
                 else:
-                    self._study.tell(trial.number, quality)
+                    self._study.tell(trial.number, dev_quality)
                 return
 
     @staticmethod

@@ -144,6 +144,8 @@
       card("running best", best === null ? "—" : best.toFixed(3), bestN ? "experiment #" + bestN : ""),
       card("agent cost tonight", "$" + d.costs.night_usd.toFixed(2), d.costs.night_experiments + " experiments, last 24 h"),
       card("agent cost, whole record", "$" + d.costs.total_usd.toFixed(2)),
+      card("judge cost tonight", "$" + d.costs.night_judge_usd.toFixed(2), "tokens and cache reads priced"),
+      card("judge cost, whole record", "$" + d.costs.judge_total_usd.toFixed(2)),
       card("open training requests", open, d.requests.length - open + " answered or declined"),
       card("keep tests tonight", d.decisions.keep_tests, d.decisions.expected_false_keeps.toFixed(3) +
         " false keeps expected under the null at " + (100 * d.decisions.confidence).toFixed(1) + "%; " +
