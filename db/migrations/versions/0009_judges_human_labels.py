@@ -2,14 +2,14 @@
 dashboard's labelling view, with who and when
 
 Revision ID: judges_1
-Revises: 0003_judges
+Revises: record_1
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'judges_1'
-down_revision = '0003_judges'
+down_revision = 'record_1'  # chained after main's head when main was merged in
 branch_labels = None
 depends_on = None
 
