@@ -25,8 +25,9 @@ class Config(BaseModel):
     repo: Path = Field(default=REPO_ROOT)  # the git repository under research (holds ruler/ and agent_workspace/)
     database_url: str | None = None  # SQLAlchemy URL; None = sqlite file db/autoresearch.sqlite in the repo
     # --- the ruler -----------------------------------------------------------------------------
-    judge: Literal["auto", "proxy", "proxy-v1", "local", "anthropic"] = "auto"  # auto = anthropic with credentials, else proxy (v2); see the judges block
+    judge: Literal["auto", "proxy", "proxy-v1", "local", "anthropic", "panel"] = "auto"  # auto = anthropic with credentials, else proxy (v2); see the judges block
     judge_model: str = "claude-sonnet-4-6"  # the official judge's model id (part of the ruler id)
+    panel_judge_models: list[str] = Field(default_factory=list)  # judge = "panel": 2+ model ids, majority verdict
     judge_mode: Literal["standard", "coverage-blind"] = "standard"  # analyses only; a separate ruler id
     judge_concurrency: int = Field(default=16, ge=1, le=64)  # judge requests in flight at once
     judge_max_retries: int = Field(default=4, ge=0, le=10)  # retries on 429/5xx/timeouts/malformed replies
@@ -57,6 +58,7 @@ class Config(BaseModel):
     window: str | None = None  # run only inside "HH:MM-HH:MM" (e.g. "22:00-07:00"); None = always
     interval_s: float = Field(default=5.0, ge=0)  # pause between iterations
     # --- notifications -------------------------------------------------------------------------
+    supervisor: str | None = None  # who writes on the dashboard (labels); None = the OS user
     webhook_url: str | None = None  # JSON POST on new best / invalid / training request / halt
     desktop_notifications: bool = True  # notify-send / osascript where available
     # --- apple: confinement ---

@@ -30,7 +30,7 @@ def dashboard(
         err.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can read the "
                   "record and the ruler's gold sets. There is no authentication.")
     try:
-        app = create_app(url, config.ruler_dir, allowed_hosts=allowed_hosts(host))
+        app = create_app(url, config.ruler_dir, allowed_hosts=allowed_hosts(host), supervisor=config.supervisor)
     except Exception as exc:  # a malformed URL: say so plainly
         fail(f"cannot use the database URL {url!r}: {exc}")
     shown = f"[{host}]" if ":" in host else host

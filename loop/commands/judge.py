@@ -15,7 +15,7 @@ from loop.errors import InputError
 from loop.schemas import DIMENSIONS, Answer, Case
 
 app = typer.Typer(help="Probe and compare the judges.", no_args_is_help=True)
-JUDGE_CHOICE = typer.Option(None, "--judge", help="proxy | proxy-v1 | local | anthropic (default: the config's).")
+JUDGE_CHOICE = typer.Option(None, "--judge", help="proxy | proxy-v1 | local | anthropic | panel (default: the config's).")
 
 
 def load_candidate(path: Path) -> Answer:
@@ -112,7 +112,7 @@ def case_command(
 
 @app.command("agree")
 def agree_command(
-    a: str = typer.Option(..., "--a", help="First judge (proxy | proxy-v1 | local | anthropic)."),
+    a: str = typer.Option(..., "--a", help="First judge (proxy | proxy-v1 | local | anthropic | panel)."),
     b: str = typer.Option(..., "--b", help="Second judge."),
     experiments: str = typer.Option(None, "--experiments", help="Experiment numbers, e.g. 3,5,7-9 (default: all)."),
     limit: int = typer.Option(None, "--limit", help="At most this many stored candidates (the newest first)."),

@@ -4,7 +4,8 @@
 
 Routes: `/` (overview, `?ruler=ID`), `/api/data` (points, costs, requests; ETag = a fingerprint of the
 record, `If-None-Match` answers 304 so polling every few seconds is cheap), `/api/matrix` (the per-task
-heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`), `/experiments/N/diagram.svg` (the stored
+heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`), `/label` (the labelling view; its POST is the one write, under
+`writes.WriteGuard`), `/experiments/N/diagram.svg` (the stored
 trace SVG under a script-blocking CSP; the page shows it through <img>), `/static/*` (plotly.js from the
 plotly package itself, our JS/CSS). No page ever shows a stack trace: a missing SQLite file is a 404
 page, an unopenable database a 503 page naming it and the driver's error.
@@ -29,8 +30,10 @@ from starlette.staticfiles import StaticFiles
 from loop.dashboard import detail as details
 from loop.dashboard import queries
 from loop.dashboard.experiment_page import experiment_page
+from loop.dashboard.labels import LabelView
 from loop.dashboard.pages import empty_page, error_page, missing_database_page, overview_page, unavailable_database_page
 from loop.dashboard.source import DatabaseMissing, DatabaseUnavailable, Source, describe, open_source
+from loop.dashboard.writes import WriteGuard
 
 log = logging.getLogger("loop.dashboard")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -94,6 +97,7 @@ class Dashboard:
                                  "judge_total_usd": round(state.total_judge_usd, 4), **queries.night_cost(conn)},
                        "decisions": queries.night_decisions(conn, current),
                        "model_changes": queries.model_changes(conn),
+                       "judge_drifts": queries.judge_drifts(conn),
                        "requests": queries.training_requests(conn)}
         return JSONResponse(payload, headers=headers)
 
@@ -137,7 +141,7 @@ def _error(request: Request, status: int, title: str, message: str, page: str | 
 
 
 async def _on_http(request: Request, exc: HTTPException) -> Response:
-    titles = {404: "Not found", 400: "Bad request", 405: "Method not allowed"}
+    titles = {404: "Not found", 400: "Bad request", 403: "Refused", 405: "Method not allowed"}
     message = exc.detail if exc.detail and exc.detail != "Not Found" else f"Nothing lives at {request.url.path}."
     return _error(request, exc.status_code, titles.get(exc.status_code, "Error"), message)
 
@@ -151,10 +155,13 @@ async def _on_unavailable(request: Request, exc: DatabaseUnavailable) -> Respons
                   unavailable_database_page(exc.where, exc.error))
 
 
-def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] | None = None) -> Starlette:
-    """The dashboard for the record at `database_url`; gold sets are read from `ruler_dir`."""
+def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] | None = None,
+               supervisor: str | None = None) -> Starlette:
+    """The dashboard for the record at `database_url`; gold sets are read from `ruler_dir`; writes (labels)
+    are signed by `supervisor` (the config's), else the OS user."""
     source = open_source(database_url)
     board = Dashboard(source, Path(ruler_dir))
+    labels = LabelView(board, database_url, Path(ruler_dir), WriteGuard(supervisor))
 
     async def on_sql_error(request: Request, exc: SQLAlchemyError) -> Response:
         return await _on_unavailable(request, DatabaseUnavailable(source.where, describe(exc)))
@@ -169,6 +176,8 @@ def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] |
         Route("/api/data", board.data),
         Route("/api/matrix", board.matrix),
         Route("/experiments/{number:int}", board.experiment),
+        Route("/label", labels.page, methods=["GET"]),
+        Route("/label", labels.submit, methods=["POST"]),
         Route("/experiments/{number:int}/diagram.svg", board.diagram),
         Route("/static/plotly.min.js", board.plotly_js),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

@@ -131,11 +131,20 @@ def night_decisions(conn: Connection, ruler_id: str | None) -> dict[str, Any]:
     return multiplicity(night, confidence).model_dump()
 
 
-def model_changes(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest "model changed from X to Y: baseline a → b, best c → d" events (loop.daemon.lines)."""
-    rows = conn.execute(select(Event.created_at, Event.message).where(Event.kind == "model_line")
+def recent_events(conn: Connection, kind: str, limit: int = 10) -> list[dict[str, Any]]:
+    rows = conn.execute(select(Event.created_at, Event.message).where(Event.kind == kind)
                         .order_by(Event.id.desc()).limit(limit)).all()
     return [{"at": t.isoformat(timespec="minutes") if t else None, "message": m} for t, m in rows]
+
+
+def model_changes(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest "model changed from X to Y: baseline a → b, best c → d" events (loop.daemon.lines)."""
+    return recent_events(conn, "model_line", limit)
+
+
+def judge_drifts(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest judge drift notifications (loop.daemon.drift)."""
+    return recent_events(conn, "judge_drift", limit)
 
 
 def training_requests(conn: Connection) -> list[dict[str, Any]]:

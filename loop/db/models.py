@@ -218,3 +218,22 @@ class Event(Base):
     message: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HumanLabel(Base):
+    """A person's verdict on one stored candidate against gold (the dashboard's labelling view): the two
+    sets were shown as A and B in random order, authorship hidden. Labels on ruler cases are for judge
+    calibration only and never leave the record."""
+
+    __tablename__ = "human_labels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(40), index=True)
+    candidate: Mapped[dict] = mapped_column(JSON)  # {title, questions}, as stored in case_results
+    candidate_hash: Mapped[str] = mapped_column(String(64), index=True)  # loop.judges.human.candidate_hash
+    source: Mapped[str] = mapped_column(String(10), default="ruler")  # ruler (calibration only) | pool
+    shown_first: Mapped[str] = mapped_column(String(10))  # which set was A: candidate | gold
+    pick: Mapped[str] = mapped_column(String(4))  # A | tie | B, as the person chose
+    verdict: Mapped[str] = mapped_column(String(10))  # candidate | tie | gold (the pick, unblinded)
+    dims: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the candidate's 1-5 scores, if given
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

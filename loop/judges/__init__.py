@@ -5,12 +5,12 @@ from __future__ import annotations
 from loop.config import Config
 from loop.judges.base import Judge, JudgeError
 
-JUDGES = ("proxy", "proxy-v1", "local", "anthropic")
+JUDGES = ("proxy", "proxy-v1", "local", "anthropic", "panel")
 
 
 def make_judge(config: Config, kind: str | None = None) -> Judge:
     """"proxy" -> proxy v2 (offline, MiniLM); "proxy-v1" -> the first proxy (its record stays readable);
-    "local" -> the frozen judge prompts through a llama.cpp model; "anthropic" -> the official Claude judge."""
+    "local" -> the frozen judge prompts through a llama.cpp model; "anthropic" -> the official Claude judge; "panel" -> several official-judge model ids, majority verdict."""
     kind = kind or config.resolved_judge
     if kind == "proxy":
         from loop.judges.proxy_v2 import ProxyV2Judge
@@ -28,6 +28,10 @@ def make_judge(config: Config, kind: str | None = None) -> Judge:
         from loop.judges.anthropic_judge import AnthropicJudge
 
         return AnthropicJudge(config)
+    if kind == "panel":
+        from loop.judges.panel import PanelJudge
+
+        return PanelJudge(config)
     raise ValueError(f"unknown judge {kind!r}; known: {', '.join(JUDGES)}")
 
 

@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 import anthropic
 
 from loop.config import Config
-from loop.judges.base import JudgeError, error_judgement
+from loop.judges.base import JudgeError
 from loop.judges.pricing import price_of, usage_of
 from loop.judges.prompts import render, template
 from loop.judges.replies import MalformedReply, VerdictReply, json_schema, parse_reply, rubric_model
-from loop.schemas import Answer, Case, CaseJudgement, DimScores, JudgeUsage, Verdict
-from ruler.scoring import combine_verdicts
+from loop.judges.two_orders import judgement_from_orders
+from loop.schemas import Answer, Case, CaseJudgement, JudgeUsage
 
 RETRYABLE_STATUS = {408, 409, 429}
 MAX_TOKENS_RUBRIC = 1500
@@ -71,25 +71,8 @@ class AnthropicJudge:
         first = self._guarded(self._request, "rubric_and_verdict", case.task, candidate, case.gold,
                               self._rubric_model, spent)
         second = self._guarded(*ask_swapped) if swapped is None else self._guarded(swapped.result)
-        calls = first[1] + second[1]
-        usage = JudgeUsage.total(spent)
-        if isinstance(first[0], Exception) or isinstance(second[0], Exception):
-            errors = [f"{name}: {r}" for name, (r, _) in (("candidate-first", first), ("gold-first", second))
-                      if isinstance(r, Exception)]
-            return error_judgement("; ".join(errors), judge_calls=calls).model_copy(update={"usage": usage})
-        rubric, verdict_only = first[0], second[0]
-        cand_first: Verdict = {"A": "candidate", "B": "gold", "tie": "tie"}[rubric.verdict]
-        gold_first: Verdict = {"A": "gold", "B": "candidate", "tie": "tie"}[verdict_only.verdict]
-        return CaseJudgement(
-            dims=self._dims(rubric.dims),
-            verdict_candidate_first=cand_first,
-            verdict_gold_first=gold_first,
-            verdict=combine_verdicts(cand_first, gold_first),
-            reasoning=f"[candidate first] {rubric.reasoning}\n[gold first] {verdict_only.reasoning}",
-            failure_notes=rubric.failure_notes,
-            judge_calls=calls,
-            usage=usage,
-        )
+        # every reply's usage, the failed attempts' too, on the judgement or the error judgement alike
+        return judgement_from_orders(first, second).model_copy(update={"usage": JudgeUsage.total(spent)})
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -160,12 +143,6 @@ class AnthropicJudge:
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
         delay = random.uniform(ceiling / 2, ceiling)  # "equal jitter": never zero, never in lockstep
         return min(self.backoff_max_s, max(delay, retry_after or 0.0))
-
-    def _dims(self, dims) -> DimScores:
-        values = dims.model_dump()
-        if "coverage" not in values:  # coverage-blind: a neutral fill that ruler.scoring ignores in this mode
-            values["coverage"] = round(sum(values.values()) / len(values))
-        return DimScores(**values)
 
     def _count_call(self) -> None:
         with self._lock:

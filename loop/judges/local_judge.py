@@ -23,13 +23,13 @@ from copy import deepcopy
 
 from loop import models
 from loop.config import Config
-from loop.judges.base import JudgeError, error_judgement
+from loop.judges.base import JudgeError
 from loop.judges.prompts import render, template
 from loop.judges.replies import MalformedReply, VerdictReply, parse_reply, rubric_model
 from loop.runners.client import RunnerClient, RunnerError
 from loop.runners.protocol import Output, Request, Sampling
-from loop.schemas import Answer, Case, CaseJudgement, DimScores, Verdict
-from ruler.scoring import combine_verdicts
+from loop.judges.two_orders import judgement_from_orders
+from loop.schemas import Answer, Case, CaseJudgement
 
 MAX_TEXT = {"reasoning": 600, "failure_notes": 400}  # characters a reply's free-text fields may hold
 FAIL_AT_ONCE = {"bad_request", "unsupported_schema", "context_overflow", "model_not_found", "adapter_not_found"}
@@ -83,23 +83,7 @@ class LocalJudge:
     def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
         first = self._guarded("rubric_and_verdict", case.task, candidate, case.gold, self._rubric_model)
         second = self._guarded("verdict_only", case.task, case.gold, candidate, VerdictReply)
-        calls = first[1] + second[1]
-        if isinstance(first[0], Exception) or isinstance(second[0], Exception):
-            errors = [f"{name}: {r}" for name, (r, _) in (("candidate-first", first), ("gold-first", second))
-                      if isinstance(r, Exception)]
-            return error_judgement("; ".join(errors), judge_calls=calls)
-        rubric, verdict_only = first[0], second[0]
-        cand_first: Verdict = {"A": "candidate", "B": "gold", "tie": "tie"}[rubric.verdict]
-        gold_first: Verdict = {"A": "gold", "B": "candidate", "tie": "tie"}[verdict_only.verdict]
-        values = rubric.dims.model_dump()
-        if "coverage" not in values:  # coverage-blind: a neutral fill that ruler.scoring ignores in this mode
-            values["coverage"] = round(sum(values.values()) / len(values))
-        return CaseJudgement(
-            dims=DimScores(**values), verdict_candidate_first=cand_first, verdict_gold_first=gold_first,
-            verdict=combine_verdicts(cand_first, gold_first),
-            reasoning=f"[candidate first] {rubric.reasoning}\n[gold first] {verdict_only.reasoning}",
-            failure_notes=rubric.failure_notes, judge_calls=calls,
-        )
+        return judgement_from_orders(first, second)
 
     def close(self) -> None:
         with self._lock:

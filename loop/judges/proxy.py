@@ -19,67 +19,31 @@ them changes the id (and so the ruler id) automatically.
 
 from __future__ import annotations
 
-import hashlib
-import math
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
-from loop.embedder import Embedder, cosine_matrix, get_embedder
-from loop.judges.base import error_judgement
-from loop.judges.proxy_rules import is_atomic, naturalness, topic_kind
+from loop.embedder import cosine_matrix
+from loop.judges.embedding_judge import EmbeddingJudge
+from loop.judges.proxy_rules import GENERIC_QUESTIONS, is_atomic, naturalness, to_dim, topic_kind
 from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Verdict
 
 VERSION = 1
+# the proxy's scoring rules live in code outside ruler/; their hash joins the judge id so that editing
+# them yields a new ruler id instead of silently moving the measuring stick
+RULE_FILES = ("proxy.py", "proxy_rules.py")
 
-
-def _rules_digest() -> str:
-    """The proxy's scoring rules live in code outside ruler/; their hash joins the judge id so that
-    editing them yields a new ruler id instead of silently moving the measuring stick."""
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in ("proxy.py", "proxy_rules.py"):
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:10]
 MATCH = 0.5  # cosine at which a set's question counts as asking a gold question
 DUPLICATE = 0.8  # cosine at which two questions of one set count as near-duplicates
 TIE_MARGIN = 0.10  # |overall(candidate) - overall(gold)| within this is a tie (a close paraphrase of gold ties)
 GENERIC_WEIGHT = 0.25
-GENERIC_QUESTIONS = (
-    "What is your budget?", "When do you need this done?", "What are your goals?",
-    "Do you have any preferences?", "Is there anything else I should know?", "What is the timeline?",
-    "Who is involved?", "How much time do you have?", "What does success look like?",
-    "Are there any constraints?", "What have you tried so far?", "What is your experience level?",
-)
 
-
-def to_dim(x: float) -> int:
-    """0..1 -> 1..5 (half rounds up, never banker's rounding)."""
-    return int(min(5, max(1, math.floor(1 + 4 * min(1.0, max(0.0, x)) + 0.5))))
-
-
-class ProxyJudge:
+class ProxyJudge(EmbeddingJudge):
     """Thread-safe (pure functions over a thread-safe embedder)."""
 
-    def __init__(self, embedder: Embedder | None = None, mode: str = "standard"):
-        if mode not in ("standard", "coverage-blind"):
-            raise ValueError(f"unknown judge mode {mode!r}")
-        self.mode = mode
-        self.judge_id = f"proxy:minilm-l6-int8/{VERSION}+{_rules_digest()}" + ("" if mode == "standard" else f":{mode}")
-        self._embedder = embedder
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder()
-        return self._embedder
-
-    def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
-        try:
-            return self._judge(case, candidate)
-        except Exception as exc:  # a judge failure is recorded, never raised
-            return error_judgement(f"proxy judge failed: {type(exc).__name__}: {exc}", judge_calls=1)
+    VERSION = VERSION
+    RULE_FILES = RULE_FILES
+    LABEL = "proxy judge"
 
     def scores(self, case: Case, answer: Answer) -> dict[str, float]:
         """Continuous 0..1 score per dimension of `answer` for `case` (gold is the coverage reference)."""
@@ -149,13 +113,11 @@ class ProxyJudge:
             notes.append(f"{awkward} question(s) not in natural question form")
         return "; ".join(notes)
 
-
 def _specificity(vectors: np.ndarray, task: np.ndarray, generic: np.ndarray) -> float:
     to_task = cosine_matrix(vectors, task).ravel().astype(np.float64).mean()
     to_generic = cosine_matrix(vectors, generic).max(axis=1).astype(np.float64).mean()
     raw = float(to_task - GENERIC_WEIGHT * to_generic)
     return min(1.0, max(0.0, (raw + 0.05) / 0.25))
-
 
 def _non_redundancy(vectors: np.ndarray) -> float:
     if len(vectors) < 2:

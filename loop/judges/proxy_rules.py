@@ -9,9 +9,23 @@ Part of the proxy's identity: its judge id carries a hash of this file, so chang
 
 from __future__ import annotations
 
+import math
 import re
 
 from loop.textnorm import fold
+
+GENERIC_QUESTIONS = (  # generic planning questions (v2 adds more of its own)
+    "What is your budget?", "When do you need this done?", "What are your goals?",
+    "Do you have any preferences?", "Is there anything else I should know?", "What is the timeline?",
+    "Who is involved?", "How much time do you have?", "What does success look like?",
+    "Are there any constraints?", "What have you tried so far?", "What is your experience level?",
+)
+
+
+def to_dim(x: float) -> int:
+    """0..1 -> 1..5 (half rounds up, never banker's rounding)."""
+    return int(min(5, max(1, math.floor(1 + 4 * min(1.0, max(0.0, x)) + 0.5))))
+
 
 INTERROGATIVES = (
     "what", "which", "who", "whom", "whose", "when", "where", "why", "how",

@@ -18,17 +18,15 @@ The pairwise verdict is `proxy_v2_pairwise`: a comparison between the two sets' 
 
 from __future__ import annotations
 
-import hashlib
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from loop.embedder import Embedder, cosine_matrix, get_embedder
+from loop.embedder import cosine_matrix
 from loop.judges import proxy_v2_pairwise as pairwise
-from loop.judges.base import error_judgement
-from loop.judges.proxy_rules import is_atomic
+from loop.judges.embedding_judge import EmbeddingJudge
+from loop.judges.proxy_rules import GENERIC_QUESTIONS as GENERIC_V1
+from loop.judges.proxy_rules import is_atomic, to_dim
 from loop.judges.proxy_v2_rules import framed, naturalness_per_question
 from loop.judges.proxy_v2_text import _prepare, content_stems, echo_run, mask_task_words, strip_echo
 from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Verdict
@@ -42,29 +40,12 @@ SPEC_LOW, SPEC_HIGH = -0.05, 0.30  # masked domain cosine less GENERIC_WEIGHT x 
 GENERIC_WEIGHT = 0.35
 DISTINCT_LOW, DISTINCT_HIGH = 0.50, 0.75  # masked cosine to an earlier question of the set: new .. a repeat
 DISTINCT_ASKS_FLOOR = 2.0  # a set of this many distinct asks (or fewer) has non_redundancy 1
-GENERIC_QUESTIONS = (
-    "What is your budget?", "When do you need this done?", "What are your goals?",
-    "Do you have any preferences?", "Is there anything else I should know?", "What is the timeline?",
-    "Who is involved?", "How much time do you have?", "What does success look like?",
-    "Are there any constraints?", "What have you tried so far?", "What is your experience level?",
+GENERIC_QUESTIONS = GENERIC_V1 + (
     "What are the risks?", "What resources do you have?", "Who makes the decision?",
     "What is your deadline?", "How much money can you spend?", "What result do you want?",
     "Who else needs to be consulted?", "Are there any limitations?", "Anything else you want to add?",
     "What are your priorities?", "What do you want to achieve?", "Do you have any questions?",
 )
-
-
-def _rules_digest() -> str:
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for name in RULE_FILES:
-        digest.update((here / name).read_bytes())
-    return digest.hexdigest()[:10]
-
-
-def to_dim(x: float) -> int:
-    """0..1 -> 1..5 (half rounds up)."""
-    return int(min(5, max(1, math.floor(1 + 4 * min(1.0, max(0.0, x)) + 0.5))))
 
 
 def _ramp(x: float, low: float, high: float) -> float:
@@ -96,27 +77,12 @@ class SetFeatures:
                 zip(on_topic, self.specificity, self.naturalness, self.atomicity, self.distinct)]
 
 
-class ProxyV2Judge:
+class ProxyV2Judge(EmbeddingJudge):
     """Thread-safe (pure functions over a thread-safe embedder)."""
 
-    def __init__(self, embedder: Embedder | None = None, mode: str = "standard"):
-        if mode not in ("standard", "coverage-blind"):
-            raise ValueError(f"unknown judge mode {mode!r}")
-        self.mode = mode
-        self.judge_id = f"proxy:minilm-l6-int8/{VERSION}+{_rules_digest()}" + ("" if mode == "standard" else f":{mode}")
-        self._embedder = embedder
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            self._embedder = get_embedder()
-        return self._embedder
-
-    def judge(self, case: Case, candidate: Answer) -> CaseJudgement:
-        try:
-            return self._judge(case, candidate)
-        except Exception as exc:  # a judge failure is recorded, never raised
-            return error_judgement(f"proxy v2 judge failed: {type(exc).__name__}: {exc}", judge_calls=1)
+    VERSION = VERSION
+    RULE_FILES = RULE_FILES
+    LABEL = "proxy v2 judge"
 
     # --- features ---------------------------------------------------------------------------------
     def features(self, case: Case, answer: Answer, others: tuple[Answer, ...] = ()) -> SetFeatures:

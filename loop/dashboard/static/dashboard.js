@@ -154,6 +154,12 @@
       var change = d.model_changes[0];
       cards.appendChild(card("model line", "changed", change.at + ": " + change.message));
     }
+    if (d.judge_drifts && d.judge_drifts.length) {
+      var drift = d.judge_drifts[0];
+      var marked = card("judge drift", "flagged", drift.at + ": " + drift.message);
+      marked.id = "judge-drift"; marked.classList.add("warn");
+      cards.appendChild(marked);
+    }
   }
 
   function renderLegend() {

@@ -1,0 +1,126 @@
+"""The labelling view: one stored candidate at a time against its case's gold, shown as A and B in a
+random order with authorship hidden. The person picks A / tie / B (keys a, t, b; or the buttons) and may
+score the candidate's five dimensions; the label is stored with who and when, under the write rules of
+`loop.dashboard.writes`. Below the form: each judge's agreement with the labels so far.
+
+    GET  /label   the next unlabelled candidate of this author, and the judges-vs-people table
+    POST /label   store one label (same origin, the page's CSRF token), then 303 back to /label
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from loop.dashboard.detail import load_gold
+from loop.dashboard.pages import e, fmt, layout
+from loop.dashboard.writes import WriteGuard, WriteRefused
+from loop.db.models import HumanLabel
+from loop.db.session import session_scope
+from loop.judges.human import PICKS, JudgeVsHumans, LabelItem, judges_vs_humans, label_count, next_unlabelled, \
+    parse_dims, unblind
+from loop.schemas import DIMENSIONS, Answer
+
+MAX_FORM_BYTES = 16_384
+
+
+class LabelView:
+    def __init__(self, board, database_url: str, ruler_dir: Path, guard: WriteGuard):
+        self.board, self.database_url, self.ruler_dir, self.guard = board, database_url, ruler_dir, guard
+
+    def page(self, request: Request):
+        from loop.dashboard.app import _html
+
+        gold, gold_error = load_gold(self.ruler_dir)
+        if gold_error:
+            raise HTTPException(404, f"The ruler's gold sets cannot be read: {gold_error}")
+        with self.board.connect() as conn:
+            found = next_unlabelled(conn, set(gold), self.guard.author)
+            mine, everyone = label_count(conn, self.guard.author), label_count(conn)
+            table = judges_vs_humans(conn)
+        item = None
+        if found:
+            case_id, candidate, key = found
+            item = LabelItem(case_id=case_id, candidate=Answer.model_validate(candidate), candidate_hash=key,
+                             shown_first=secrets.choice(("candidate", "gold")))
+        token = self.guard.token(item) if item else ""
+        return _html(label_page(item, gold.get(item.case_id).task if item else "",
+                                gold[item.case_id].gold if item else None, token,
+                                self.guard.author, mine, everyone, table))
+
+    async def submit(self, request: Request):
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(400, "the form is too large")
+        form = {k: next((x for x in reversed(v) if x), "")  # the clicked button's pick beats the empty hidden one
+                for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        try:
+            item: LabelItem = self.guard.admit(request, form)
+        except WriteRefused as exc:
+            raise HTTPException(403, str(exc)) from None
+        pick = form.get("pick", "")
+        if pick not in PICKS:
+            raise HTTPException(400, f"pick must be one of {', '.join(PICKS)}, not {pick!r}; nothing was stored")
+        try:
+            side = "A" if item.shown_first == "candidate" else "B"  # the candidate's scores, unblinded
+            dims = parse_dims(form, side)
+            parse_dims(form, "B" if side == "A" else "A")  # the other set's must be valid too
+        except ValueError as exc:
+            raise HTTPException(400, f"{exc}; nothing was stored") from None
+        with session_scope(self.database_url) as db:
+            db.add(HumanLabel(case_id=item.case_id, candidate=item.candidate.model_dump(),
+                              candidate_hash=item.candidate_hash, source="ruler", shown_first=item.shown_first,
+                              pick=pick, verdict=unblind(pick, item.shown_first), dims=dims,
+                              author=self.guard.author))
+        return RedirectResponse("/label", status_code=303)
+
+
+def _set(name: str, answer: Answer) -> str:
+    items = "".join(f"<li>{e(q)}</li>" for q in answer.questions)
+    return f'<section class="set" id="set-{name.lower()}"><h3>{name}: {e(answer.title)}</h3><ol>{items}</ol></section>'
+
+
+def _agreement_table(table: list[JudgeVsHumans]) -> str:
+    if not table:
+        return '<p class="muted" id="kappa-none">No judge has a verdict on a labelled candidate yet.</p>'
+    rows = "".join(
+        f'<tr class="judge"><td>{e(r.judge_id)}</td><td>{r.agreement.n}</td><td>{r.agreement.raw:.1%}</td>'
+        f'<td class="kappa">{fmt(r.agreement.kappa)}</td>'
+        f'<td>{"—" if r.agreement.low is None else f"[{r.agreement.low:.2f}, {r.agreement.high:.2f}]"}</td></tr>'
+        for r in table)
+    return ('<table id="kappa"><thead><tr><th>judge</th><th>labels</th><th>raw agreement</th>'
+            f'<th>Cohen\'s kappa</th><th>95 % interval</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+def label_page(item: LabelItem | None, task: str, gold: Answer | None, token: str, author: str, mine: int,
+               everyone: int, table: list[JudgeVsHumans]) -> str:
+    head = (f'<h1>Label cases</h1><p class="muted">labelling as <b id="author">{e(author)}</b> · '
+            f'<span id="mine">{mine}</span> label(s) by you, {everyone} in all. Ruler labels calibrate the '
+            'judges and never leave the record.</p>')
+    if item is None or gold is None:
+        form = '<p id="done">Nothing left to label: every stored candidate has your label.</p>'
+    else:
+        a, b = (item.candidate, gold) if item.shown_first == "candidate" else (gold, item.candidate)
+        selects = "".join(
+            f'<p class="dims">{side}: ' + "".join(
+                f'<label>{d.replace("_", "-")} <select name="{side}_{d}"><option value="">—</option>'
+                + "".join(f'<option value="{v}">{v}</option>' for v in range(1, 6)) + "</select></label> "
+                for d in DIMENSIONS) + "</p>" for side in ("A", "B"))
+        form = f"""<p class="task">Task: <b id="task">{e(task)}</b> <span class="muted">({e(item.case_id)})</span></p>
+<div class="pair">{_set("A", a)}{_set("B", b)}</div>
+<form id="label-form" method="post" action="/label">
+<input type="hidden" name="csrf" value="{e(token)}">
+<input type="hidden" name="pick" id="pick" value="">
+<p>Which set asks the better questions? <button type="submit" name="pick" value="A" accesskey="a">A better (a)</button>
+<button type="submit" name="pick" value="tie" accesskey="t">tie (t)</button>
+<button type="submit" name="pick" value="B" accesskey="b">B better (b)</button></p>
+<details><summary>score the dimensions, 1-5 (optional)</summary>
+{selects}</details>
+</form>"""
+    return layout("label · autoresearch", head + form + "<h2>Judges against people</h2>" + _agreement_table(table)
+                  + '<script src="/static/label.js"></script>', page="label")

@@ -1,0 +1,107 @@
+"""Human labels against the judges: which stored candidate a person labels next, and each judge's
+agreement with the people (verdicts: raw agreement, unweighted Cohen's kappa, bootstrap 95 % interval).
+Read-only over a connection; the write is the dashboard's (`loop.dashboard.labels`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from loop.db.models import CaseResult, Evaluation, HumanLabel
+from loop.judges.agreement import VERDICTS, Agreement, measure
+from loop.schemas import DIMENSIONS, Answer
+
+PICKS = ("A", "tie", "B")
+HUMAN_BOOTSTRAP = 400
+
+
+def candidate_hash(case_id: str, candidate: dict) -> str:
+    """One stored candidate, the same whichever evaluation stored it."""
+    return hashlib.sha256(json.dumps([case_id, candidate], sort_keys=True).encode()).hexdigest()
+
+
+class LabelItem(BaseModel):
+    """What one labelling page shows (and what its CSRF token is bound to)."""
+
+    case_id: str
+    candidate: Answer
+    candidate_hash: str
+    shown_first: str  # which set is A: "candidate" | "gold"
+
+
+class JudgeVsHumans(BaseModel):
+    judge_id: str
+    agreement: Agreement
+
+
+def unblind(pick: str, shown_first: str) -> str:
+    """A / tie / B as the person chose -> candidate / tie / gold."""
+    if pick == "tie":
+        return "tie"
+    first_is_candidate = shown_first == "candidate"
+    return "candidate" if (pick == "A") == first_is_candidate else "gold"
+
+
+def next_unlabelled(conn: Connection, case_ids: set[str], author: str) -> tuple[str, dict, str] | None:
+    """(case id, candidate, hash) of the newest stored valid candidate this author has not labelled."""
+    done = set(conn.execute(select(HumanLabel.candidate_hash).where(HumanLabel.author == author)).scalars())
+    rows = conn.execute(select(CaseResult.case_id, CaseResult.candidate)
+                        .where(CaseResult.candidate.is_not(None), CaseResult.invalid_reason.is_(None))
+                        .order_by(CaseResult.evaluation_id.desc(), CaseResult.case_id))
+    for case_id, candidate in rows:
+        if case_id not in case_ids:
+            continue
+        key = candidate_hash(case_id, candidate)
+        if key not in done:
+            return case_id, candidate, key
+    return None
+
+
+def label_count(conn: Connection, author: str | None = None) -> int:
+    query = select(HumanLabel.id)
+    if author:
+        query = query.where(HumanLabel.author == author)
+    return len(conn.execute(query).all())
+
+
+def judges_vs_humans(conn: Connection) -> list[JudgeVsHumans]:
+    """Per judge id: its verdicts on the labelled candidates against the people's (every label counts;
+    a candidate a judge saw several times counts once, its newest verdict)."""
+    labels = conn.execute(select(HumanLabel.candidate_hash, HumanLabel.verdict).order_by(HumanLabel.id)).all()
+    if not labels:
+        return []
+    wanted = {h for h, _ in labels}
+    verdicts: dict[str, dict[str, str]] = {}  # judge id -> hash -> verdict
+    rows = conn.execute(select(Evaluation.judge_id, CaseResult.case_id, CaseResult.candidate, CaseResult.verdict)
+                        .join(Evaluation, CaseResult.evaluation_id == Evaluation.id)
+                        .where(CaseResult.verdict.is_not(None), CaseResult.judge_error.is_(None))
+                        .order_by(Evaluation.id))
+    for judge_id, case_id, candidate, verdict in rows:
+        key = candidate_hash(case_id, candidate)
+        if key in wanted:
+            verdicts.setdefault(judge_id, {})[key] = verdict
+    out = []
+    for judge_id, by_hash in sorted(verdicts.items()):
+        pairs = [(by_hash[h], v) for h, v in labels if h in by_hash]
+        out.append(JudgeVsHumans(judge_id=judge_id, agreement=measure(
+            "verdict", [j for j, _ in pairs], [p for _, p in pairs], VERDICTS, "unweighted",
+            samples=HUMAN_BOOTSTRAP)))
+    return out
+
+
+def parse_dims(form: dict[str, str], side: str) -> dict[str, int] | None:
+    """The optional 1-5 scores of set `side` (A or B), fields "A_coverage"...; ValueError naming the
+    field on anything else."""
+    out = {}
+    for dim in DIMENSIONS:
+        raw = (form.get(f"{side}_{dim}") or "").strip()
+        if not raw:
+            continue
+        if raw not in ("1", "2", "3", "4", "5"):
+            raise ValueError(f"{side}_{dim} must be a score from 1 to 5, not {raw!r}")
+        out[dim] = int(raw)
+    return out or None
