@@ -63,7 +63,7 @@ def test_second_run_continues_from_the_incumbent(research_repo, h):
     again = h.cli(research_repo, "run", "--max-experiments", "2", "--no-live")
     assert again.returncode == 0, again.stderr
     rows = h.rows(h.config_for(research_repo))
-    assert sorted(rows) == [0, 1, 2, 3]
+    assert sorted(rows) == [0, 1, 2, 3], [(n, r.agent, r.status, r.reason, r.hypothesis) for n, r in rows.items()]
     assert [r.agent for r in rows.values()].count("baseline") == 1
     assert all(r.step == "done" for r in rows.values())
     assert "max experiments reached (2)" in again.stderr
