@@ -61,6 +61,25 @@ class Embedder:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         return np.stack(rows)
 
+    def embed_uncached(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Like `embed`, run in padded batches (several times faster on many texts) and kept out of the
+        shared cache: a batched vector may differ from the one-text vector in the last float digits, and the
+        judges must see exactly the vectors they always saw. For bulk scans (the guard's semantic check)."""
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        return np.concatenate([self._encode_batch(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)  # padded to the longest of the batch
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        weights = mask.astype(np.float64)[:, :, None]
+        pooled = (hidden.astype(np.float64) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
     def _embed_one(self, text: str) -> np.ndarray:
         with self._lock:
             hit = self._cache.get(text)

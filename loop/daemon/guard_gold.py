@@ -82,6 +82,11 @@ class GoldIndex:
         self.task_phrases = [(cid, " " + normalise(task) + " ", squeeze(task).encode()) for cid, task in tasks]
         all_hashes = [g.hashes for g in self.golds if len(g.hashes)]
         self.gold_hashes = np.unique(np.concatenate(all_hashes)) if all_hashes else np.zeros(0, dtype=np.uint64)
+        # window hash -> the golds holding it, so a file is compared only with golds it shares a window with
+        self._golds_by_hash: dict[int, list[int]] = {}
+        for number, gold in enumerate(self.golds):
+            for h in set(gold.hash_list):
+                self._golds_by_hash.setdefault(h, []).append(number)
         self.content = [(g, _content_words(g.text)) for g in self.golds if g.kind == "question"]
         self.task_content = [(cid, task, _content_words(task)) for cid, task in tasks]
         self.vocabulary = set().union(*(c for _, c in self.content), *(c for *_, c in self.task_content))
@@ -114,9 +119,8 @@ class GoldIndex:
         present = set(self._present_hashes(squeezed).tolist())
         hits: list[Hit] = []
         whole_by_case: dict[str, list[str]] = {}
-        for gold in self.golds:
-            if not len(gold.hashes):
-                continue
+        sharing = sorted({n for h in present for n in self._golds_by_hash.get(h, ())})
+        for gold in (self.golds[n] for n in sharing):  # a gold sharing no window with the text cannot match
             flags = np.fromiter((h in present for h in gold.hash_list), dtype=bool, count=len(gold.hash_list))
             if not flags.any():
                 continue
@@ -149,11 +153,16 @@ class GoldIndex:
         return hits
 
     def _present_hashes(self, squeezed: bytes) -> np.ndarray:
+        """The text's window hashes that are gold window hashes (sorted, distinct)."""
         found = []
+        gold = self.gold_hashes  # sorted (np.unique): a binary search per window, no per-call sort
+        if not len(gold):
+            return np.zeros(0, dtype=np.uint64)
         for start in range(0, max(1, len(squeezed)), CHUNK):
             piece = squeezed[start:start + CHUNK + WINDOW - 1]
             hashes = _window_hashes(piece, WINDOW)
-            found.append(hashes[np.isin(hashes, self.gold_hashes)])
+            at = np.minimum(np.searchsorted(gold, hashes), len(gold) - 1)
+            found.append(hashes[gold[at] == hashes])
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
     @staticmethod
@@ -210,7 +219,7 @@ class GoldIndex:
                                  embedder.embed(tasks) if tasks else np.zeros((0, 384), np.float32))
             for start in range(0, len(todo), 256):
                 batch = todo[start:start + 256]
-                vectors = embedder.embed(batch)
+                vectors = embedder.embed_uncached(batch)
                 to_gold = cosine_matrix(vectors, self._vectors[0])
                 to_task = cosine_matrix(vectors, self._vectors[1])
                 for line, g_row, t_row in zip(batch, to_gold, to_task):

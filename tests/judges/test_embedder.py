@@ -43,3 +43,15 @@ def test_lru_cache_evicts_oldest():
     assert embedder.encoded == 3
     embedder.embed(["a?"])
     assert embedder.encoded == 4
+
+
+def test_padded_batches_give_the_one_text_vectors_and_stay_out_of_the_cache():
+    """The guard's bulk path (`embed_uncached`): texts of very different lengths padded into one batch
+    embed as they do alone, and the shared cache (what the judges read) is not filled by it."""
+    embedder = Embedder()
+    texts = TEXTS + ["short", "word " * 400]
+    batched = embedder.embed_uncached(texts, batch_size=4)  # two batches, the second a single long text
+    assert embedder.encoded == 0 and batched.shape == (5, 384)
+    alone = embedder.embed(texts)
+    assert np.abs(batched - alone).max() < 1e-5
+    assert cosine_matrix(batched[:1], batched[1:2])[0, 0] > 0.5
