@@ -32,6 +32,7 @@ TASK_THRESHOLD = 0.9
 MIN_LINE_WORDS = 3
 MAX_LINE_WORDS = 60
 CHUNK = 4_000_000
+BUCKET_BITS = 22  # 4 Mi buckets (4 MiB): a cheap pre-check before the exact binary search
 STOPWORDS = set("""a an the and or of to for in on at by with from your you my our we i is are was were be been do does
 did will would can could should have has had what which who whom whose when where why how this that these those it
 its any some there their they them me us about into as if so than then too very just also more most much many
@@ -82,6 +83,9 @@ class GoldIndex:
         self.task_phrases = [(cid, " " + normalise(task) + " ", squeeze(task).encode()) for cid, task in tasks]
         all_hashes = [g.hashes for g in self.golds if len(g.hashes)]
         self.gold_hashes = np.unique(np.concatenate(all_hashes)) if all_hashes else np.zeros(0, dtype=np.uint64)
+        # a bit per low-bits bucket of the gold hashes: most windows of a text are ruled out by one gather
+        self._gold_bits = np.zeros(1 << BUCKET_BITS, dtype=bool)
+        self._gold_bits[(self.gold_hashes & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.intp)] = True
         # window hash -> the golds holding it, so a file is compared only with golds it shares a window with
         self._golds_by_hash: dict[int, list[int]] = {}
         for number, gold in enumerate(self.golds):
@@ -161,6 +165,7 @@ class GoldIndex:
         for start in range(0, max(1, len(squeezed)), CHUNK):
             piece = squeezed[start:start + CHUNK + WINDOW - 1]
             hashes = _window_hashes(piece, WINDOW)
+            hashes = hashes[self._gold_bits[(hashes & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.intp)]]
             at = np.minimum(np.searchsorted(gold, hashes), len(gold) - 1)
             found.append(hashes[gold[at] == hashes])
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
