@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from loop.adapters.pointer import derived_lever
@@ -37,6 +36,7 @@ from loop.daemon.holdout import judge_holdout
 from loop.daemon.keep import decide_confirmed, make_policy, scores_from_outcomes
 from loop.daemon.lines import Measure
 from loop.daemon.record import ExperimentRecord
+from loop.daemon.outcomes import IterationResult, StepResult, StopRequested  # re-exported for runloop
 from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
 from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
@@ -46,50 +46,6 @@ from loop.errors import InfrastructureError
 from loop.model_line import ModelIdentity
 
 log = logging.getLogger("loop.daemon")
-
-
-class StopRequested(Exception):
-    def __init__(self, step: str, reason: str = "stopped by signal", resume_step: str | None = None,
-                 unreachable: str | None = None):
-        super().__init__(step)
-        self.step, self.reason, self.resume_step = step, reason, resume_step
-        self.unreachable = unreachable  # set when a run that does not wait (--once) met an unreachable judge
-
-    def describe(self) -> str:
-        if self.unreachable:
-            return f"stopped waiting for the judge in step {self.step}: {self.unreachable}"
-        if self.reason.startswith("stopped by"):
-            return f"stopped by signal in step {self.step}"
-        return f"abandoned in step {self.step}: {self.reason}"
-
-
-@dataclass
-class IterationResult:
-    number: int
-    status: str
-    reason: str
-    quality: float | None = None
-    delta: float | None = None
-    baseline: bool = False
-    agent_cost_usd: float = 0.0
-    judge_cost_usd: float = 0.0  # judge dollars this run spent on the experiment (its evaluations)
-    new_best: bool = False
-    ruler_tampered: bool = False
-    durations: dict[str, float] = field(default_factory=dict)
-    judge_unreachable: str | None = None  # suspended because the judge was unreachable and the run does not wait
-
-
-@dataclass
-class StepResult:
-    """Where a step left the experiment: a final status (or `pending` before the keep rule) and why.
-    (Not the judge's `loop.schemas.Verdict`, the candidate/tie/gold of one case.)"""
-
-    status: str
-    reason: str
-    gate: str | None = None
-    report: object | None = None  # the last official EvaluationReport
-    quality: float | None = None
-    delta: float | None = None
 
 
 class Iteration:
