@@ -119,17 +119,39 @@ def _fmt(value: float | None, signed: bool = False) -> str:
     return f"{value:+.3f}" if signed else f"{value:.3f}"
 
 
-def log_markdown(config: Config, n: int = 20) -> str:
-    """The last `n` experiments as a markdown table (what was tried, what it gave, why)."""
+def log_markdown(config: Config, n: int = 20, *, before: int | None = None) -> str:
+    """The last `n` experiments (numbered below `before`, when given) as a markdown table (what was tried,
+    what it gave, why), plus the experiments the supervisor commented on most recently; the supervisor's
+    feedback sits beside its experiment in a last column."""
+    from loop.supervisor.store import commented_experiments, feedback_for, when
+
+    commented = commented_experiments(config)
     with session_scope(config) as db:
-        rows = list(db.scalars(select(Experiment).order_by(Experiment.number.desc()).limit(n)))
+        query = select(Experiment)
+        if before is not None:
+            query = query.where(Experiment.number < before)
+        rows = list(db.scalars(query.order_by(Experiment.number.desc()).limit(n)))
+        shown = {row.number for row in rows}
+        extra = [k for k in commented if k not in shown and (before is None or k < before)]
+        if extra:
+            rows += list(db.scalars(select(Experiment).where(Experiment.number.in_(extra))))
     if not rows:
         return "No experiments yet."
-    lines = ["| # | status | gate | quality | delta | lever | hypothesis | reason |", "|---|---|---|---|---|---|---|---|"]
-    for row in reversed(rows):
+    rows.sort(key=lambda row: row.number)
+    feedback = feedback_for(config, [row.number for row in rows])
+    head = "| # | status | gate | quality | delta | lever | hypothesis | reason |"
+    rule = "|---|---|---|---|---|---|---|---|"
+    if feedback:
+        head, rule = head + " supervisor's feedback |", rule + "---|"
+    lines = [head, rule]
+    for row in rows:
         reason = (row.reason or "").replace("|", "/")[:160]
-        lines.append(f"| {row.number} | {row.status} | {row.gate or '—'} | {_fmt(row.quality)} | "
-                     f"{_fmt(row.delta, True)} | {row.lever} | {headline(row.hypothesis).replace('|', '/')[:120]} | {reason} |")
+        line = (f"| {row.number} | {row.status} | {row.gate or '—'} | {_fmt(row.quality)} | "
+                f"{_fmt(row.delta, True)} | {row.lever} | {headline(row.hypothesis).replace('|', '/')[:120]} | {reason} |")
+        if feedback:
+            said = " · ".join(f"{f.author} ({when(f.created_at)}): {f.text}" for f in feedback.get(row.number, []))
+            line += f" {' '.join(said.replace('|', '/').split()) or '—'} |"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -42,6 +42,8 @@ from loop.daemon.rejudge import Rejudger
 from loop.daemon.services import DaemonServices
 from loop.daemon.waiting import JudgeWaiter, WaitAbandoned
 from loop.db.models import utcnow
+from loop.supervisor import context as supervisor_context
+from loop.supervisor.store import deliver
 from loop.errors import InfrastructureError
 from loop.model_line import ModelIdentity
 
@@ -190,11 +192,14 @@ class Iteration:
         if self.baseline:
             return AgentOutcome(hypothesis=self.record.hypothesis or "", stop_reason="baseline")
         self.services = DaemonServices(self.config, self.number, self.worktree, self.res)
+        inputs = supervisor_context.gather(self.config, self.number, self.incumbent)  # as `autoresearch prompt`
         ctx = AgentContext(number=self.number, worktree=self.worktree, config=self.config, services=self.services,
-                           ruler_id=self.rid, recent_log=experiments.log_markdown(self.config, 15),
-                           failure_notes=self.incumbent.failure_notes, best_quality=self.incumbent.quality,
+                           ruler_id=self.rid, recent_log=inputs.recent_log, failure_notes=inputs.failure_notes,
+                           best_quality=inputs.best_quality, steering=inputs.steering,
                            best_dev_quality=experiments.dev_gate_quality(self.config, self.incumbent),
                            should_stop=self.should_stop)
+        if getattr(self.agent, "steered", True):  # a dropped adapter's evaluation reads no note: not counted
+            deliver(self.config, inputs.steering, self.number)  # counts toward each note's expiry
         try:
             outcome = self.agent.run(ctx)
         except Exception as exc:

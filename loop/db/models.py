@@ -237,3 +237,31 @@ class HumanLabel(Base):
     dims: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # the candidate's 1-5 scores, if given
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SteeringNote(Base):
+    """The supervisor's steering note (migration steer_1): shown at the top of the agent's iteration prompt
+    until it was shown to `for_experiments` experiments (None = until dropped) or dropped; `focus` (lever
+    families of loop.supervisor.families) narrows what the agent is asked to try."""
+
+    __tablename__ = "steering_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    focus: Mapped[list] = mapped_column(JSON, default=list)  # family names, table order
+    for_experiments: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shown_to: Mapped[list] = mapped_column(JSON, default=list)  # experiment numbers whose agent got the note
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    dropped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    dropped_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ExperimentFeedback(Base):
+    """The supervisor's comment on one experiment (migration steer_1), shown beside it in the agent's log."""
+
+    __tablename__ = "experiment_feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    experiment_number: Mapped[int] = mapped_column(ForeignKey("experiments.number"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

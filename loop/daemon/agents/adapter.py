@@ -19,6 +19,7 @@ from loop.daemon.agents.base import AgentContext, AgentOutcome
 
 class AdapterRegistration:
     name = "adapter"
+    steered = False  # evaluates a dropped adapter as it is: the supervisor's notes do not apply or expire
 
     def __init__(self, source: Path, *, recipe: str | None = None, adapter_name: str | None = None,
                  move: bool = True, origin: str | None = None, metadata: dict | None = None):

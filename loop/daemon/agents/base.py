@@ -18,6 +18,8 @@ from typing import Any, Callable, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 from loop.config import Config
+from loop.daemon.agents.prompt import PromptInputs
+from loop.supervisor.store import NoteView
 
 Lever = Literal["inference", "sft", "orpo", "dpo"]
 
@@ -58,11 +60,21 @@ class AgentContext(BaseModel):
     failure_notes: list[str] = Field(default_factory=list)  # incumbent's worst cases, judge's notes (no gold)
     best_quality: float | None = None  # the incumbent's full-gate quality
     best_dev_quality: float | None = None  # the incumbent's quality on the dev gate's cases
+    steering: list[NoteView] = Field(default_factory=list)  # the supervisor's active notes (their focus too)
     should_stop: Callable[[], object] = lambda: None  # truthy (the reason) once the daemon was asked to stop
 
     @property
     def workspace(self) -> Path:
         return self.worktree / "agent_workspace"
+
+    @property
+    def focus(self) -> list[str]:
+        """The lever families the supervisor's active notes focus on (empty: no restriction)."""
+        return sorted({name for note in self.steering for name in note.focus})
+
+    def prompt_inputs(self) -> PromptInputs:
+        return PromptInputs(number=self.number, recent_log=self.recent_log, failure_notes=self.failure_notes,
+                            best_quality=self.best_quality, steering=self.steering)
 
 
 class AgentOutcome(BaseModel):

@@ -146,8 +146,7 @@ class ClaudeAgent:
         home = Path(tempfile.mkdtemp(prefix=f"autoresearch-claude-{ctx.number:04d}-"))
         try:
             options = self.options(ctx, home, state, session)
-            user_prompt = prompts.iteration_prompt(config, ctx.number, ctx.recent_log,
-                                                   _bullets(ctx.failure_notes), ctx.best_quality)
+            user_prompt = prompts.render_for(config, ctx.prompt_inputs())
             consumer = asyncio.create_task(self._consume(user_prompt, options, config, state))
             watcher = asyncio.create_task(_watch_stop(ctx.should_stop))
             done, _ = await asyncio.wait({consumer, watcher}, timeout=config.max_agent_seconds,
@@ -250,14 +249,6 @@ async def _watch_stop(should_stop: Callable[[], bool], every_s: float = 0.5) -> 
     """Returns once the daemon asks the agent to stop."""
     while not should_stop():
         await asyncio.sleep(every_s)
-
-
-def _bullets(notes: list[str] | str | None) -> str:
-    if not notes:
-        return ""
-    if isinstance(notes, str):
-        return notes
-    return "\n".join(f"- {note.strip()}" for note in notes if note.strip())
 
 
 def _denial_text(denial: Any) -> str:

@@ -4,6 +4,11 @@ Templates use `{{name}}` placeholders. Rendering fails loudly on a placeholder w
 supervisor's edit to a template can not silently ship a literal `{{...}}` to the agent.
 The daemon's repository (`config.repo/prompts`) wins; the copy shipped with the package is the
 fallback, so a research repository without its own prompts still runs.
+
+`render_for(config, inputs)` is the one renderer of an iteration's first user message: the Claude agent
+sends what it returns, and `autoresearch prompt` prints what it returns for the next iteration (the
+inputs gathered by `loop.supervisor.context.gather`, the same function the daemon's iteration uses).
+The supervisor's active steering notes and their lever focus come first (`{{steering}}`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pydantic import BaseModel, Field
 
 from loop.config import REPO_ROOT, Config
 from loop.errors import InputError
+from loop.supervisor.families import FAMILIES
+from loop.supervisor.store import NoteView, when
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 PROGRAM = "program.md"
@@ -33,6 +40,7 @@ class IterationVars(BaseModel):
     max_minutes: float
     max_usd: float
     best_quality: float | None = None
+    steering: list[NoteView] = Field(default_factory=list)
 
     def as_strings(self) -> dict[str, str]:
         return {
@@ -43,7 +51,45 @@ class IterationVars(BaseModel):
             "max_minutes": f"{self.max_minutes:g}",
             "max_usd": f"{self.max_usd:.2f}",
             "best_quality": "none yet" if self.best_quality is None else f"{self.best_quality:.3f}",
+            "steering": steering_block(self.steering),
         }
+
+
+class PromptInputs(BaseModel):
+    """What one iteration's prompt is made of (gathered from the record by loop.supervisor.context)."""
+
+    number: int
+    recent_log: str = ""
+    failure_notes: list[str] = Field(default_factory=list)  # the incumbent's worst cases (no gold)
+    best_quality: float | None = None
+    steering: list[NoteView] = Field(default_factory=list)  # active notes, before this iteration counts
+
+
+def steering_block(notes: list[NoteView]) -> str:
+    """The supervisor's notes and the union of their focus, as the prompt's first section ("" without notes)."""
+    if not notes:
+        return ""
+    lines = ["## The supervisor's steering (read this first)", ""]
+    for note in notes:
+        span = ("until withdrawn" if note.left is None
+                else f"{note.left} experiment(s) left, this one included")
+        lines.append(f"- Note {note.id} from {note.author} ({when(note.created_at)}, {span}): {note.text}")
+    focus = [name for name in FAMILIES if any(name in note.focus for note in notes)]
+    if focus:
+        lines += ["", "**Focus:** this iteration, change only these lever families of the step library:"]
+        for name in focus:
+            knobs = FAMILIES[name].knobs
+            lines.append(f"- `{name}`: {FAMILIES[name].lever}"
+                         + (f"; its pipeline.toml knobs: {', '.join(knobs)}" if knobs else ""))
+    return "\n".join(lines) + "\n"
+
+
+def bullets(notes: list[str] | str | None) -> str:
+    if not notes:
+        return ""
+    if isinstance(notes, str):
+        return notes
+    return "\n".join(f"- {note.strip()}" for note in notes if note.strip())
 
 
 def template_path(config: Config, name: str) -> Path:
@@ -68,9 +114,10 @@ def program(config: Config) -> str:
 
 
 def iteration_prompt(config: Config, number: int, experiment_log: str = "", failure_notes: str = "",
-                     best_quality: float | None = None) -> str:
+                     best_quality: float | None = None, steering: list[NoteView] | None = None) -> str:
     """The first user message of one iteration."""
     values = IterationVars(
+        steering=list(steering or []),
         experiment_number=number,
         experiment_log=experiment_log or "",
         failure_notes=failure_notes or "",
@@ -79,4 +126,11 @@ def iteration_prompt(config: Config, number: int, experiment_log: str = "", fail
         max_usd=config.max_agent_usd,
         best_quality=best_quality,
     )
-    return render(template_path(config, ITERATION), values.as_strings())
+    text = render(template_path(config, ITERATION), values.as_strings())
+    return re.sub(r"\n{3,}", "\n\n", text)  # an empty section (no steering) leaves no gap
+
+
+def render_for(config: Config, inputs: PromptInputs) -> str:
+    """The iteration prompt exactly as the agent gets it."""
+    return iteration_prompt(config, inputs.number, inputs.recent_log, bullets(inputs.failure_notes),
+                            inputs.best_quality, steering=inputs.steering)

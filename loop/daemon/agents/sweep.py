@@ -18,6 +18,9 @@ experiment with no dev-gate quality (crashed, invalid before scoring, judging fa
 FAIL, never as a number. A trial still RUNNING when a new experiment starts belonged to an experiment
 that died: it is marked FAIL. When a study is new, the incumbent's knob values are added as a finished
 trial with the incumbent's quality on the dev gate's cases, so the sampler starts from what is known.
+
+The supervisor's focus (`autoresearch steer --focus FAMILY`, `AgentContext.focus`) narrows the knobs a
+trial may move to that family's knobs (`focused_space`, from the one table in loop/supervisor/families.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from loop.config import Config
 from loop.daemon.agents.base import AgentContext, AgentOutcome
 from loop.daemon.agents.pipeline_knobs import Knob, describe_change, read_knobs, set_defaults
+from loop.supervisor.families import knobs_of
 
 log = logging.getLogger(__name__)
 PIPELINE_TOML = "pipeline.toml"
@@ -44,6 +48,19 @@ def _distribution(knob: Knob):
     if knob.type == "int":
         return IntDistribution(int(knob.low), int(knob.high), log=knob.log, step=int(knob.step or 1))
     return FloatDistribution(float(knob.low), float(knob.high), log=knob.log, step=knob.step)
+
+
+def focused_space(knobs: dict[str, Knob], focus: list[str]) -> tuple[list[str], str]:
+    """The knobs a trial may move under the supervisor's focus (lever families, loop/supervisor/families.py),
+    and a sentence for the method. No focus: every knob. A focus naming no knob of this pipeline.toml (e.g.
+    `prompt`): every knob, and the method says the focus could not narrow the sweep."""
+    if not focus:
+        return sorted(knobs), ""
+    space = sorted(knobs_of(focus) & set(knobs))
+    if not space:
+        return sorted(knobs), (f" The supervisor's focus ({', '.join(focus)}) names no knob of this pipeline.toml, "
+                               "so the sweep searched every knob.")
+    return space, f" Narrowed by the supervisor's focus ({', '.join(focus)}) to {', '.join(space)}."
 
 
 def open_storage(config: Config):
@@ -96,7 +113,8 @@ class SweepAgent:
         if not study.trials and ctx.best_dev_quality is not None:  # the objective's gate: dev
             self._seed_with_incumbent(study, current, distributions, ctx.best_dev_quality)
         study.sampler = optuna.samplers.TPESampler(seed=ctx.number, n_startup_trials=8)
-        varied = sorted(random.Random(ctx.number).sample(sorted(knobs), min(KNOBS_PER_TRIAL + self.breadth, len(knobs))))
+        space, focus_note = focused_space(knobs, ctx.focus)
+        varied = sorted(random.Random(ctx.number).sample(sorted(space), min(KNOBS_PER_TRIAL + self.breadth, len(space))))
         trial = study.ask({name: distributions[name] for name in varied})
         trial.set_user_attr("experiment", ctx.number)
         proposal: dict[str, Any] = {**current, **trial.params}
@@ -107,7 +125,7 @@ class SweepAgent:
         hypothesis = f"sweep: {moved}"
         method = (f"Optuna TPE trial {trial.number} of study {study.study_name} over {len(knobs)} knobs "
                   f"({', '.join(knobs)}), varying {' and '.join(varied)} from the incumbent's values; proposal written as the knob defaults in agent_workspace/{PIPELINE_TOML}. "
-                  f"Full proposal: {proposal}.")
+                  f"Full proposal: {proposal}.{focus_note}")
         ctx.services.record_hypothesis(hypothesis, method, "inference")
         return AgentOutcome(hypothesis=hypothesis, method=method, lever="inference", cost_usd=0.0, turns=0,
                             duration_s=time.perf_counter() - started, stop_reason="done")
