@@ -4,8 +4,9 @@
 
 Routes: `/` (overview, `?ruler=ID`), `/api/data` (points, costs, requests; ETag = a fingerprint of the
 record, `If-None-Match` answers 304 so polling every few seconds is cheap), `/api/matrix` (the per-task
-heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`), `/label` (the labelling view; its POST is the one write, under
-`writes.WriteGuard`), `/experiments/N/diagram.svg` (the stored
+heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`, with the supervisor's panel), `/label`
+(the labelling view), the supervisor's writes (`POST /experiments/N/feedback`, `/steering`, `/steering/ID/drop`; `supervisor.py`),
+every write under the one `writes.WriteGuard`, `/experiments/N/diagram.svg` (the stored
 trace SVG under a script-blocking CSP; the page shows it through <img>), `/static/*` (plotly.js from the
 plotly package itself, our JS/CSS). No page ever shows a stack trace: a missing SQLite file is a 404
 page, an unopenable database a 503 page naming it and the driver's error.
@@ -32,6 +33,7 @@ from loop.dashboard import queries
 from loop.dashboard.experiment_page import experiment_page
 from loop.dashboard.labels import LabelView
 from loop.dashboard.pages import empty_page, error_page, missing_database_page, overview_page, unavailable_database_page
+from loop.dashboard.supervisor import SupervisorView
 from loop.dashboard.source import DatabaseMissing, DatabaseUnavailable, Source, describe, open_source
 from loop.dashboard.writes import WriteGuard
 
@@ -62,8 +64,8 @@ def _int(request: Request, name: str) -> int | None:
 class Dashboard:
     """Route handlers bound to one record and one ruler directory (sync: Starlette runs them in threads)."""
 
-    def __init__(self, source: Source, ruler_dir: Path):
-        self.source, self.ruler_dir = source, ruler_dir
+    def __init__(self, source: Source, ruler_dir: Path, supervisor: SupervisorView | None = None):
+        self.source, self.ruler_dir, self.supervisor = source, ruler_dir, supervisor
 
     def connect(self):
         if self.source.sqlite_path is not None and not self.source.sqlite_path.is_file():
@@ -115,7 +117,7 @@ class Dashboard:
         if found is None:
             raise HTTPException(404, f"There is no experiment #{number} in this record.")
         found.gold, found.gold_error = details.load_gold(self.ruler_dir)
-        return _html(experiment_page(found))
+        return _html(experiment_page(found, self.supervisor.panel(number) if self.supervisor else ""))
 
     def diagram(self, request: Request) -> Response:
         number = request.path_params["number"]
@@ -160,8 +162,9 @@ def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] |
     """The dashboard for the record at `database_url`; gold sets are read from `ruler_dir`; writes (labels)
     are signed by `supervisor` (the config's), else the OS user."""
     source = open_source(database_url)
-    board = Dashboard(source, Path(ruler_dir))
-    labels = LabelView(board, database_url, Path(ruler_dir), WriteGuard(supervisor))
+    guard = WriteGuard(supervisor)  # one set of write rules for every page that writes
+    board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard))
+    labels = LabelView(board, database_url, Path(ruler_dir), guard)
 
     async def on_sql_error(request: Request, exc: SQLAlchemyError) -> Response:
         return await _on_unavailable(request, DatabaseUnavailable(source.where, describe(exc)))
@@ -178,6 +181,9 @@ def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] |
         Route("/experiments/{number:int}", board.experiment),
         Route("/label", labels.page, methods=["GET"]),
         Route("/label", labels.submit, methods=["POST"]),
+        Route("/experiments/{number:int}/feedback", board.supervisor.feedback, methods=["POST"]),
+        Route("/steering", board.supervisor.steer, methods=["POST"]),
+        Route("/steering/{note:int}/drop", board.supervisor.drop, methods=["POST"]),
         Route("/experiments/{number:int}/diagram.svg", board.diagram),
         Route("/static/plotly.min.js", board.plotly_js),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

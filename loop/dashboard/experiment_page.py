@@ -130,7 +130,8 @@ def _evaluations(detail: ExperimentDetail, number: int) -> str:
     return "<ul class=evals>" + "".join(items) + "</ul>"
 
 
-def experiment_page(detail: ExperimentDetail) -> str:
+def experiment_page(detail: ExperimentDetail, supervisor: str = "") -> str:
+    """The page; `supervisor` is the supervisor's panel (loop/dashboard/supervisor.py), shown after the hypothesis."""
     x = detail.experiment
     n = x["number"]
     nav = " ".join(filter(None, [
@@ -145,6 +146,7 @@ def experiment_page(detail: ExperimentDetail) -> str:
 <h1>Experiment #{n} <span class="badge {e(x['status'])}">{e(x['status'])}</span></h1>
 <section class="panel two"><div><h2>Hypothesis</h2><p class="prose">{e(x['hypothesis'] or 'not recorded')}</p>
 <h2>Method</h2><p class="prose">{e(x['method'] or 'not recorded')}</p></div><div>{_facts(x)}</div></section>
+{supervisor}
 <section class="panel"><h2>Result against its parent</h2>{_result(detail)}
 <h3>Evaluations</h3>{_evaluations(detail, n)}
 {f'<h3>Manual-training requests</h3><ul>{requests}</ul>' if requests else ''}</section>

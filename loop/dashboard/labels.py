@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -19,14 +18,12 @@ from starlette.responses import RedirectResponse
 
 from loop.dashboard.detail import load_gold
 from loop.dashboard.pages import e, fmt, layout
-from loop.dashboard.writes import WriteGuard, WriteRefused
+from loop.dashboard.writes import MAX_FORM_BYTES, WriteGuard, WriteRefused, read_form
 from loop.db.models import HumanLabel
 from loop.db.session import session_scope
 from loop.judges.human import PICKS, JudgeVsHumans, LabelItem, judges_vs_humans, label_count, next_unlabelled, \
     parse_dims, unblind
 from loop.schemas import DIMENSIONS, Answer
-
-MAX_FORM_BYTES = 16_384
 
 
 class LabelView:
@@ -54,11 +51,8 @@ class LabelView:
                                 self.guard.author, mine, everyone, table))
 
     async def submit(self, request: Request):
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            raise HTTPException(400, "the form is too large")
         form = {k: next((x for x in reversed(v) if x), "")  # the clicked button's pick beats the empty hidden one
-                for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+                for k, v in (await read_form(request, MAX_FORM_BYTES)).items()}
         try:
             item: LabelItem = self.guard.admit(request, form)
         except WriteRefused as exc:

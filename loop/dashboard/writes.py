@@ -8,7 +8,8 @@ supervisor's edits of issue 13 later):
 - the author comes from the config (`supervisor = "name"`) or, without one, the OS user, never from
   the request.
 
-A refusal is a `WriteRefused` with a typed reason; nothing is written.
+A refusal is a `WriteRefused` with a typed reason; nothing is written. `read_form` reads a posted form
+(bounded in size) for any of the writing views.
 """
 
 from __future__ import annotations
@@ -22,8 +23,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from urllib.parse import parse_qs
+
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+MAX_FORM_BYTES = 16_384
 TOKEN_TTL_S = 3600.0
 MAX_TOKENS = 512  # the oldest tokens are forgotten beyond this (a page left open that long is re-rendered)
 
@@ -102,3 +107,11 @@ class WriteGuard:
     def admit(self, request: Request, form: dict[str, str]) -> Any:
         check_origin(request)  # before the token: a cross-origin post must not burn a page's token
         return self.tokens.redeem(form.get("csrf"))
+
+
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, list[str]]:
+    """A posted urlencoded form, every field's values in order; a larger body is a 400, nothing read."""
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise HTTPException(400, "the form is too large")
+    return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
