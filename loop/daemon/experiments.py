@@ -12,12 +12,14 @@ import os
 import signal
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select
 
 from loop.config import Config
 from loop.daemon.keep import scores_from_rows
 from loop.db.models import CaseResult, Evaluation, Experiment, utcnow
 from loop.db.session import session_scope
+from loop.schemas import DIMENSIONS, Answer
 
 FINAL = ("kept", "discarded", "invalid", "crashed")
 CRASH_ENV = "AUTORESEARCH_CRASH_AT"
@@ -63,6 +65,23 @@ def unfinished(config: Config) -> list[Experiment]:
             Experiment.status == "running", Experiment.step.in_(("cleanup", "notify")))).order_by(Experiment.number)))
 
 
+class WorstCase(BaseModel):
+    """One of the incumbent's worst cases as the agent may see it: its own answer, the judge's scores and
+    notes, never the gold (the judge phrases its notes without quoting gold)."""
+
+    case_id: str
+    task: str
+    score: float  # the case's contribution to quality
+    verdict: str | None = None  # candidate | tie | gold (better)
+    dims: dict[str, int | None] = Field(default_factory=dict)
+    answer: Answer | None = None  # the incumbent's own answer
+    failure_notes: str = ""
+    invalid_reason: str | None = None
+
+
+WORST_CASES = 5
+
+
 @dataclass
 class Incumbent:
     number: int
@@ -71,6 +90,7 @@ class Incumbent:
     scores: dict[str, float]  # case id -> per-case score on the full gate
     evaluation_id: int
     failure_notes: list[str] = field(default_factory=list)
+    worst: list[WorstCase] = field(default_factory=list)  # its WORST_CASES lowest-scoring cases, answers included
 
 
 def incumbent(config: Config, ruler_id: str, research_tip: str) -> Incumbent | None:
@@ -87,9 +107,20 @@ def incumbent(config: Config, ruler_id: str, research_tip: str) -> Incumbent | N
             return None
         cases = list(db.scalars(select(CaseResult).where(CaseResult.evaluation_id == evaluation.id)))
         scores = scores_from_rows(cases)
-        worst = sorted((c for c in cases if c.case_id in scores), key=lambda c: scores[c.case_id])[:5]
+        worst = sorted((c for c in cases if c.case_id in scores), key=lambda c: scores[c.case_id])[:WORST_CASES]
         notes = [f"{c.case_id} ({c.task}): {c.failure_notes or c.invalid_reason or 'no notes'}" for c in worst]
-        return Incumbent(row.number, research_tip, evaluation.quality or 0.0, scores, evaluation.id, notes)
+        return Incumbent(row.number, research_tip, evaluation.quality or 0.0, scores, evaluation.id, notes,
+                         [_worst_case(c, scores[c.case_id]) for c in worst])
+
+
+def _worst_case(case: CaseResult, score: float) -> WorstCase:
+    try:
+        answer = Answer.model_validate(case.candidate) if case.candidate else None
+    except ValueError:
+        answer = None
+    return WorstCase(case_id=case.case_id, task=case.task, score=round(score, 3), verdict=case.verdict,
+                     dims={d: getattr(case, d) for d in DIMENSIONS}, answer=answer,
+                     failure_notes=case.failure_notes or "", invalid_reason=case.invalid_reason)
 
 
 def dev_quality(config: Config, number: int) -> float | None:

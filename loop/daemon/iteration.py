@@ -194,8 +194,9 @@ class Iteration:
         self.services = DaemonServices(self.config, self.number, self.worktree, self.res)
         inputs = supervisor_context.gather(self.config, self.number, self.incumbent)  # as `autoresearch prompt`
         ctx = AgentContext(number=self.number, worktree=self.worktree, config=self.config, services=self.services,
-                           ruler_id=self.rid, recent_log=inputs.recent_log, failure_notes=inputs.failure_notes,
-                           best_quality=inputs.best_quality, steering=inputs.steering,
+                           ruler_id=self.rid, recent_log=inputs.recent_log, worst_cases=inputs.worst_cases,
+                           failure_notes=inputs.failure_notes, best_quality=inputs.best_quality,
+                           steering=inputs.steering,
                            best_dev_quality=experiments.dev_gate_quality(self.config, self.incumbent),
                            should_stop=self.should_stop)
         if getattr(self.agent, "steered", True):  # a dropped adapter's evaluation reads no note: not counted

@@ -163,7 +163,7 @@ def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] |
     are signed by `supervisor` (the config's), else the OS user."""
     source = open_source(database_url)
     guard = WriteGuard(supervisor)  # one set of write rules for every page that writes
-    board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard))
+    board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard, Path(ruler_dir)))
     labels = LabelView(board, database_url, Path(ruler_dir), guard)
 
     async def on_sql_error(request: Request, exc: SQLAlchemyError) -> Response:

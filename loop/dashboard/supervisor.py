@@ -13,6 +13,7 @@ Each answers 303 back to the experiment page that posted it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,8 +35,8 @@ class FormContext:
 
 
 class SupervisorView:
-    def __init__(self, database_url: str, guard: WriteGuard):
-        self.database_url, self.guard = database_url, guard
+    def __init__(self, database_url: str, guard: WriteGuard, ruler_dir: Path | None = None):
+        self.database_url, self.guard, self.ruler_dir = database_url, guard, ruler_dir  # ruler: the gold check
 
     # --- reading ------------------------------------------------------------------------------
     def panel(self, number: int) -> str:
@@ -64,7 +65,8 @@ class SupervisorView:
         number = request.path_params["number"]
         context, fields = await self._admit(request, "feedback", page=number)
         try:
-            store.add_feedback(self.database_url, number, _one(fields, "text"), author=self.guard.author)
+            store.add_feedback(self.database_url, number, _one(fields, "text"), author=self.guard.author,
+                               ruler_dir=self.ruler_dir)
         except store.SupervisorInputError as exc:
             raise HTTPException(400, f"{exc}; nothing was stored") from None
         return self._back(context.page)
@@ -78,7 +80,7 @@ class SupervisorView:
             raise HTTPException(400, f"`for` must be a whole number of experiments, not {raw!r}; nothing was stored")
         try:
             store.add_note(self.database_url, _one(fields, "text"), author=self.guard.author, for_experiments=count,
-                           focus=fields.get("focus") or [])
+                           focus=fields.get("focus") or [], ruler_dir=self.ruler_dir)
         except store.SupervisorInputError as exc:
             raise HTTPException(400, f"{exc}; nothing was stored") from None
         return self._back(context.page)

@@ -1,8 +1,8 @@
 """The supervisor's records: steering notes and feedback on experiments, each with who, when and text.
 
 Every write checks its input first and changes nothing when it is bad (`SupervisorInputError`, one
-clear sentence): an empty text, an unknown focus, a count below 1, an experiment or note that does not
-exist. The CLI (`loop/commands/supervise.py`) and the dashboard (`loop/dashboard/supervisor.py`) both
+clear sentence): an empty text, a text quoting gold (the agent reads it), an unknown focus, a count
+below 1, an experiment or note that does not exist. The CLI (`loop/commands/supervise.py`) and the dashboard (`loop/dashboard/supervisor.py`) both
 write through these functions, so the rules are the same from either seat.
 
 A note is *active* until it was shown to `for_experiments` experiments (None: until dropped) or dropped;
@@ -13,6 +13,7 @@ a preview (`autoresearch prompt` delivers nothing).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -88,9 +89,28 @@ def _text(text: str | None, what: str) -> str:
     return clean
 
 
-def check_note(text: str | None, for_experiments: int | None, focus) -> tuple[str, int | None, list[str]]:
+def _no_gold(text: str, ruler_dir: Path | None, what: str) -> None:
+    """The agent reads this text: refuse one that quotes a gold question of the ruler or the holdout (the
+    guard's own lexical matcher, loop/daemon/guard_gold.py)."""
+    if ruler_dir is None:
+        return
+    from loop.daemon.guard import gold_index
+
+    hits = gold_index(Path(ruler_dir)).lexical_hits(text)
+    if hits:
+        raise SupervisorInputError(f"the {what} quotes gold text of case {hits[0].case_id} ({hits[0].how}); "
+                                   "the agent must never read gold: describe what is missing instead")
+
+
+def _ruler_dir(where: Config | str, ruler_dir: Path | None) -> Path | None:
+    return ruler_dir if ruler_dir is not None else where.ruler_dir if isinstance(where, Config) else None
+
+
+def check_note(text: str | None, for_experiments: int | None, focus,
+               ruler_dir: Path | None = None) -> tuple[str, int | None, list[str]]:
     """The validated (text, count, focus) of a new note, or SupervisorInputError."""
     clean = _text(text, "steering note")
+    _no_gold(clean, ruler_dir, "steering note")
     if for_experiments is not None and for_experiments < 1:
         raise SupervisorInputError(f"--for must be at least 1 experiment, not {for_experiments}")
     try:
@@ -101,8 +121,8 @@ def check_note(text: str | None, for_experiments: int | None, focus) -> tuple[st
 
 
 def add_note(where: Config | str, text: str | None, *, author: str, for_experiments: int | None = None,
-             focus=None) -> NoteView:
-    clean, count, families = check_note(text, for_experiments, focus)
+             focus=None, ruler_dir: Path | None = None) -> NoteView:
+    clean, count, families = check_note(text, for_experiments, focus, _ruler_dir(where, ruler_dir))
     with session_scope(where) as db:
         row = SteeringNote(text=clean, focus=families, for_experiments=count, shown_to=[], author=author,
                            created_at=utcnow())
@@ -152,8 +172,10 @@ def notes_shown_to(where: Config | str, number: int) -> list[NoteView]:
     return [n for n in list_notes(where, include_inactive=True) if number in n.shown_to]
 
 
-def add_feedback(where: Config | str, number: int, text: str | None, *, author: str) -> FeedbackView:
+def add_feedback(where: Config | str, number: int, text: str | None, *, author: str,
+                 ruler_dir: Path | None = None) -> FeedbackView:
     clean = _text(text, "feedback")
+    _no_gold(clean, _ruler_dir(where, ruler_dir), "feedback")
     with session_scope(where) as db:
         if db.get(Experiment, number) is None:
             raise SupervisorInputError(f"there is no experiment {number} in the record (see `autoresearch log`)")

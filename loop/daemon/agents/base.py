@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loop.config import Config
 from loop.daemon.agents.prompt import PromptInputs
+from loop.daemon.experiments import WorstCase
 from loop.supervisor.store import NoteView
 
 Lever = Literal["inference", "sft", "orpo", "dpo"]
@@ -58,6 +59,7 @@ class AgentContext(BaseModel):
     ruler_id: str  # the ruler every score of this run is measured under
     recent_log: str = ""  # markdown: the last experiments (what was tried, what it gave)
     failure_notes: list[str] = Field(default_factory=list)  # incumbent's worst cases, judge's notes (no gold)
+    worst_cases: list[WorstCase] = Field(default_factory=list)  # the same cases with the incumbent's own answers
     best_quality: float | None = None  # the incumbent's full-gate quality
     best_dev_quality: float | None = None  # the incumbent's quality on the dev gate's cases
     steering: list[NoteView] = Field(default_factory=list)  # the supervisor's active notes (their focus too)
@@ -73,8 +75,8 @@ class AgentContext(BaseModel):
         return sorted({name for note in self.steering for name in note.focus})
 
     def prompt_inputs(self) -> PromptInputs:
-        return PromptInputs(number=self.number, recent_log=self.recent_log, failure_notes=self.failure_notes,
-                            best_quality=self.best_quality, steering=self.steering)
+        return PromptInputs(number=self.number, recent_log=self.recent_log, worst_cases=self.worst_cases,
+                            failure_notes=self.failure_notes, best_quality=self.best_quality, steering=self.steering)
 
 
 class AgentOutcome(BaseModel):

@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from loop.config import REPO_ROOT, Config
+from loop.daemon.experiments import WorstCase
 from loop.errors import InputError
 from loop.supervisor.families import FAMILIES
 from loop.supervisor.store import NoteView, when
@@ -60,7 +61,8 @@ class PromptInputs(BaseModel):
 
     number: int
     recent_log: str = ""
-    failure_notes: list[str] = Field(default_factory=list)  # the incumbent's worst cases (no gold)
+    worst_cases: list[WorstCase] = Field(default_factory=list)  # the incumbent's own answers, judge's notes
+    failure_notes: list[str] = Field(default_factory=list)  # one line per worst case, used when no worst_cases
     best_quality: float | None = None
     steering: list[NoteView] = Field(default_factory=list)  # active notes, before this iteration counts
 
@@ -82,6 +84,25 @@ def steering_block(notes: list[NoteView]) -> str:
             lines.append(f"- `{name}`: {FAMILIES[name].lever}"
                          + (f"; its pipeline.toml knobs: {', '.join(knobs)}" if knobs else ""))
     return "\n".join(lines) + "\n"
+
+
+def worst_cases_block(cases: list[WorstCase]) -> str:
+    """The incumbent's worst cases: task, score, verdict, dimensions, the judge's notes and the incumbent's
+    own answer (never the gold)."""
+    blocks = []
+    for case in cases:
+        verdict = {"gold": "lost to the reference", "tie": "tied with the reference",
+                   "candidate": "beat the reference"}.get(case.verdict or "", "no verdict")
+        dims = ", ".join(f"{name.replace('_', '-')} {value}" for name, value in case.dims.items() if value is not None)
+        lines = [f"### {case.case_id}: {case.task}", "",
+                 f"Score {case.score:.3f}, {verdict}" + (f"; {dims}" if dims else "") + "."]
+        notes = case.failure_notes.strip() or (f"invalid: {case.invalid_reason}" if case.invalid_reason else "")
+        lines.append(f"The judge's notes: {' '.join(notes.split()) or 'none'}")
+        if case.answer is not None:
+            lines += ["", f"The current best answered: **{case.answer.title}**",
+                      *(f"{i}. {q}" for i, q in enumerate(case.answer.questions, 1))]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def bullets(notes: list[str] | str | None) -> str:
@@ -132,5 +153,6 @@ def iteration_prompt(config: Config, number: int, experiment_log: str = "", fail
 
 def render_for(config: Config, inputs: PromptInputs) -> str:
     """The iteration prompt exactly as the agent gets it."""
-    return iteration_prompt(config, inputs.number, inputs.recent_log, bullets(inputs.failure_notes),
+    worst = worst_cases_block(inputs.worst_cases) if inputs.worst_cases else bullets(inputs.failure_notes)
+    return iteration_prompt(config, inputs.number, inputs.recent_log, worst,
                             inputs.best_quality, steering=inputs.steering)
