@@ -22,7 +22,7 @@ from sqlalchemy import select
 from loop.config import Config
 from loop.db.models import Experiment, ExperimentFeedback, SteeringNote, utcnow
 from loop.db.session import session_scope
-from loop.supervisor.families import FAMILIES, UnknownFocus, knobs_of, parse_focus
+from loop.supervisor.families import UnknownFocus, knobs_of, parse_focus
 
 MAX_TEXT = 4000  # characters of one note or comment
 
@@ -210,5 +210,5 @@ def commented_experiments(where: Config | str, limit: int = 10) -> list[int]:
     return seen
 
 
-__all__ = ["FAMILIES", "FeedbackView", "NoteView", "SupervisorInputError", "add_feedback", "add_note", "drop_note",
+__all__ = ["FeedbackView", "NoteView", "SupervisorInputError", "add_feedback", "add_note", "drop_note",
            "deliver", "feedback_for", "list_notes", "active_notes", "notes_shown_to", "check_note", "when"]
