@@ -49,14 +49,30 @@ def _run(ev: Evaluation, label: str, where: str) -> ScoredRun:
 
 
 def on_device_best(config, ruler_id: str, gate: str) -> ScoredRun | None:
-    """The kept experiment whose official evaluation on `gate` under `ruler_id` scored highest (newest on a tie)."""
+    """The kept experiment whose official full-gate evaluation under `ruler_id` scored highest (newest on a
+    tie: keep decisions are made on the full gate), shown on `gate`'s cases: on the dev gate, its stored
+    judgements of the dev cases summarised by the ruler (`ruler.scoring.summarize`)."""
     with session_scope(config) as db:
         ev = db.scalars(
             select(Evaluation).join(Experiment, Experiment.number == Evaluation.experiment_number)
-            .where(Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == gate,
+            .where(Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
                    Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0)
             .order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
-        return _run(ev, f"on-device best (experiment {ev.experiment_number:04d})", "on-device") if ev else None
+        if ev is None:
+            return None
+        run = _run(ev, f"on-device best (experiment {ev.experiment_number:04d})", "on-device")
+    return run if gate == "full" else _on_gate(config, run, gate)
+
+
+def _on_gate(config, run: ScoredRun, gate: str) -> ScoredRun:
+    from loop.daemon.rejudge import stored_report
+    from loop.ruler_files import gate_cases
+    from ruler.scoring import summarize
+
+    ids = {c.id for c in gate_cases(config.ruler_dir, gate)}
+    summary = summarize([o.judgement for o in stored_report(config, run.evaluation_id).outcomes if o.case_id in ids])
+    return run.model_copy(update={"gate": gate, "quality": summary.quality, "dims": summary.dims,
+                                  "wins": summary.wins, "ties": summary.ties, "losses": summary.losses})
 
 
 def references(config, ruler_id: str, gate: str, models: list[str] | None = None) -> list[ScoredRun]:
