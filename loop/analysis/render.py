@@ -9,6 +9,14 @@ from rich.table import Table
 from loop.schemas import DIMENSIONS
 
 
+PIPE_WIDTH = 140  # columns when stdout is not a terminal (rich would squeeze the tables into 80)
+
+
+def _console() -> Console:
+    console = Console()
+    return console if console.is_terminal else Console(width=PIPE_WIDTH)
+
+
 def _num(value: float | None, places: int = 3, signed: bool = False) -> str:
     if value is None:
         return "—"
@@ -20,7 +28,7 @@ def _ruler_line(console: Console, ruler_id: str, judge_id: str, extra: str = "")
 
 
 def render_ceiling(table, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     _ruler_line(console, table.ruler_id, table.judge_id, f" · {table.gate} gate")
     out = Table("candidate", "where", "quality", "coverage", "vs gold (W/T/L)", "evaluation",
                 title="Cloud ceiling: the same harness, only the model changes")
@@ -34,7 +42,7 @@ def render_ceiling(table, console: Console | None = None) -> None:
 
 
 def render_rejudge(table, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     _ruler_line(console, table.ruler_id, table.judge_id, " (five dimensions, as logged)")
     _ruler_line(console, table.mode_ruler_id, table.mode_judge_id, f" ({table.mode}, its own ruler id)")
     out = Table("candidate", "gate", "logged", "quality, 5-dim", f"quality, {table.mode}", "Δ",
@@ -52,7 +60,7 @@ def render_rejudge(table, console: Console | None = None) -> None:
 
 
 def render_levers(report, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or _console()
     _ruler_line(console, report.ruler_id, report.judge_id)
     out = Table("lever class", "runs", "kept", "invalid", "best quality", "coverage", "gate", "best run",
                 title="Lever classes")
