@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, computed_field
 from sqlalchemy import select
 
 from loop.db.models import Evaluation, Experiment
@@ -33,10 +33,12 @@ class ScoredRun(BaseModel):
     ties: int
     losses: int
 
+    @computed_field
     @property
     def coverage(self) -> float | None:
         return self.dims.get("coverage")
 
+    @computed_field
     @property
     def cases(self) -> int:
         return self.wins + self.ties + self.losses

@@ -161,18 +161,23 @@ def run_rejudge(config: Config, mode: str, numbers: list[int], *, progress: bool
             in_mode = mode_service.rejudge(
                 stored.model_copy(update={"ruler_id": mode_rid, "judge_id": mode_judge.judge_id}),
                 kind=REJUDGE_KIND, experiment_number=None, subject=subject.experiment)
-            rows.append(RejudgeRow(
-                experiment=subject.experiment, headline=subject.headline, gate=subject.gate,
-                cases=len(stored.outcomes), evaluation_id=subject.evaluation_id,
-                quality_standard=control.summary.quality, quality_mode=in_mode.summary.quality,
-                delta=in_mode.summary.quality - control.summary.quality, losses_before=control.summary.losses,
-                losses_after=in_mode.summary.losses, control=check_control(config, subject, stored, control),
-                control_evaluation_id=control.evaluation_id, mode_evaluation_id=in_mode.evaluation_id))
+            rows.append(row_of(config, subject, stored, control, in_mode))
     finally:
         for judge in (std_judge, mode_judge):
             getattr(judge, "close", lambda: None)()
     return RejudgeTable(mode=mode, ruler_id=rid, judge_id=std_judge.judge_id, mode_ruler_id=mode_rid,
                         mode_judge_id=mode_judge.judge_id, rows=rows)
+
+
+def row_of(config: Config, subject: Subject, stored, control, in_mode) -> RejudgeRow:
+    """One table row from the official report (`stored`) and its two re-judged reports."""
+    return RejudgeRow(
+        experiment=subject.experiment, headline=subject.headline, gate=subject.gate, cases=len(stored.outcomes),
+        evaluation_id=subject.evaluation_id, quality_standard=control.summary.quality,
+        quality_mode=in_mode.summary.quality, delta=in_mode.summary.quality - control.summary.quality,
+        losses_before=control.summary.losses, losses_after=in_mode.summary.losses,
+        control=check_control(config, subject, stored, control), control_evaluation_id=control.evaluation_id,
+        mode_evaluation_id=in_mode.evaluation_id)
 
 
 def check_control(config: Config, subject: Subject, stored, control) -> ControlCheck:

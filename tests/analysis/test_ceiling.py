@@ -64,7 +64,8 @@ def test_each_cloud_model_is_the_candidate_in_the_same_harness(ceiling):
     assert labels == [("on-device best (experiment 0000)", "on-device", "dev"), (WEAK, "cloud", "dev"),
                       (STRONG, "cloud", "dev")]
     for row in table["rows"]:
-        assert row["wins"] + row["ties"] + row["losses"] == 10  # the dev gate's cases
+        assert row["wins"] + row["ties"] + row["losses"] == row["cases"] == 10  # the dev gate's cases
+        assert row["coverage"] == row["dims"]["coverage"]
     weak, strong = table["rows"][1], table["rows"][2]
     assert strong["quality"] > weak["quality"]  # only the model changed, and the scores say so
     # the identical harness: the workspace's own prompt, instructions and schema went to each model

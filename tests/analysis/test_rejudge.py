@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from loop.analysis.rejudge_record import stored_rejudge_table
+from loop.config import load_config
 from loop.schemas import CaseJudgement, DimScores
 from ruler.scoring import summarize
 
@@ -57,6 +59,9 @@ def test_the_control_reproduces_exactly_and_the_rounds_stay_out_of_the_official_
                      ("rejudge", None, 1, mode_rid)]
     assert rows(repo, f"select judge_mode from rulers where id = '{mode_rid}'") == [("coverage-blind",)]
     assert rows(repo, "select count(*) from experiments")[0][0] == 2
+    # what a reader that judges nothing (the report) gets back from the record is the same table
+    config = load_config(repo, database_url=f"sqlite:///{repo.parent / 'record.sqlite'}", judge="proxy")
+    assert stored_rejudge_table(config, rid).model_dump(mode="json") == table
 
 
 def test_the_table_says_the_control_reproduces(repo):
@@ -91,6 +96,8 @@ def test_experiments_from_another_ruler_are_refused_and_nothing_changes(repo):
     assert "experiment 0 was scored under ruler" in err and "experiment 1 was scored under ruler" in err
     assert "of judge proxy:minilm-l6-int8/1+" in err and "nothing was judged" in err
     assert (rows(repo, "select count(*) from evaluations"), rows(repo, "select id from rulers order by id")) == before
+    config = load_config(repo, database_url=f"sqlite:///{repo.parent / 'record.sqlite'}", judge="proxy")
+    assert stored_rejudge_table(config, rows(repo, "select ruler_id from experiments where number = 0")[0][0]) is None
 
 
 def test_unknown_experiments_and_modes_are_refused(repo):
