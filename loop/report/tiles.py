@@ -87,10 +87,11 @@ def shape_svg(shape: Shape) -> str:
 
 
 def tile_html(tile: Tile, href: str) -> str:
-    quality = "unscored" if tile.quality is None else f"{tile.quality:.3f}"
+    quality = "—" if tile.quality is None else f"{tile.quality:.3f}"
     counts = tile.shape.counts()
     calls = counts.get("model", 0) + counts.get("adapter", 0)
-    title = f"#{tile.number} {tile.status} · {tile.lever} · {quality} · {calls} calls — {tile.hypothesis}"
+    shown = "unscored" if tile.quality is None else f"quality {quality}"
+    title = f"#{tile.number} {tile.status} · {tile.lever} · {shown} · {calls} calls — {tile.hypothesis}"
     return (f'<a class="tile {_e(tile.status)}" id="tile-{tile.number}" href="{_e(href)}" data-number="{tile.number}" '
             f'data-status="{_e(tile.status)}" data-lever="{_e(tile.lever)}" title="{_e(title)}">'
             f'<span class="tile-head"><span class="tile-n">#{tile.number}</span>'

@@ -15,7 +15,7 @@
   }
 
   function climb() {
-    var traces = [];
+    var traces = [], kind = p.number.length > 1500 ? "scattergl" : "scatter";  // WebGL only when SVG would crawl
     STATUSES.forEach(function (status) {
       var x = [], y = [], text = [];
       for (var i = 0; i < p.number.length; i++) {
@@ -23,7 +23,7 @@
         x.push(p.number[i]); y.push(p.quality[i] === null ? 0 : p.quality[i]); text.push(hover(i));
       }
       if (!x.length) return;
-      traces.push({ type: "scatter", mode: "markers", name: status, x: x, y: y, customdata: x, hovertext: text,
+      traces.push({ type: kind, mode: "markers", name: status, x: x, y: y, customdata: x, hovertext: text,
         hoverinfo: "text", meta: { status: status, series: "quality" },
         marker: { symbol: SYMBOLS[status], size: status === "kept" ? 11 : 7, color: COLORS[status],
           opacity: status === "discarded" ? 0.65 : 1 } });
