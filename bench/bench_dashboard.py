@@ -1,12 +1,15 @@
 """Dashboard at scale: 10,000 experiments with 30 case results each (built once, bulk inserts, in a temp
 dir), served by uvicorn on 127.0.0.1; median wall time of the data endpoint (target <= 300 ms), of a
-304 revalidation, of the heatmap endpoint and of the overview page.
+304 revalidation, of the heatmap endpoint, of the overview page and of the tile wall (newest 600); then
+the wall time and size of `autoresearch report` over the whole record (every experiment a point and a tile).
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -63,6 +66,14 @@ def main() -> None:
             print(f"dashboard_experiment_page_ms_median: {ms:.0f} (status {status})")
             ms, status, _, _ = _median(server.url + "/")
             print(f"dashboard_overview_page_ms_median: {ms:.1f} (status {status})")
+            ms, status, size, _ = _median(server.url + "/tiles")
+            print(f"dashboard_tiles_page_ms_median: {ms:.0f} (status {status}, {size / 1000:.0f} kB, newest 600 tiles)")
+        out = Path(tmp) / "report.html"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "loop.cli", "report", "--repo", tmp, "--db", str(db), "--out", str(out),
+                        "--json"], check=True, capture_output=True, cwd=tmp)
+        print(f"report_s: {time.perf_counter() - started:.1f} ({EXPERIMENTS} experiments, "
+              f"{out.stat().st_size / 1e6:.1f} MB self-contained)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loop.commands import analyze, daemon, dashboard, evaluation, judge, models, record, ruler, runner, supervise, train
+from loop.commands import analyze, daemon, dashboard, evaluation, judge, models, record, report, ruler, runner, supervise, train
 
 app = typer.Typer(
     help="Improve an on-device LLM feature overnight against a frozen ruler, and keep an honest record.",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for area in (models, ruler, evaluation, runner, daemon, record, dashboard, judge, supervise, train, analyze):
+for area in (models, ruler, evaluation, runner, daemon, record, dashboard, report, judge, supervise, train, analyze):
     area.register(app)
 
 if __name__ == "__main__":

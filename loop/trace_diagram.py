@@ -14,14 +14,18 @@ STYLES = {
     "adapter": {"fill": "#fce7f3", "stroke": "#be185d", "dash": "", "name": "adapter call"},
     "step": {"fill": "#ecfccb", "stroke": "#4d7c0f", "dash": "6 3", "name": "deterministic step"},
     "error": {"fill": "#fee2e2", "stroke": "#b91c1c", "dash": "", "name": "failed call"},
+    # not a trace event: the training that made an adapter (drawn on tiles from the adapter's metadata)
+    "training": {"fill": "#fef3c7", "stroke": "#b45309", "dash": "", "name": "training"},
 }
+KINDS = ("model", "adapter", "step")
 WIDTH, BOX_W, BOX_H, GAP, TOP = 460, 360, 46, 22, 70
 MAX_BOXES = 200
 
 
-def _kind(event: dict) -> str:
+def kind_of(event: dict) -> str:
+    """The drawn kind of a trace event: `model`, `adapter` or `step` (anything unknown is a step)."""
     kind = event.get("kind")
-    return kind if kind in ("model", "adapter", "step") else "step"
+    return kind if kind in KINDS else "step"
 
 
 def _figures(event: dict) -> str:
@@ -46,7 +50,7 @@ def _clip(text: str, limit: int = 44) -> str:
 
 
 def _box(index: int, event: dict, y: int) -> str:
-    kind = _kind(event)
+    kind = kind_of(event)
     style = STYLES["error" if event.get("ok") is False else kind]
     x = (WIDTH - BOX_W) // 2
     label = event.get("label") or kind
@@ -68,7 +72,7 @@ def _arrow(y_from: int, y_to: int) -> str:
 
 def _legend(y: int) -> str:
     items = []
-    for i, key in enumerate(("model", "adapter", "step")):
+    for i, key in enumerate(KINDS):
         style = STYLES[key]
         x = 20 + i * 145
         dash = f' stroke-dasharray="{style["dash"]}"' if style["dash"] else ""

@@ -19,6 +19,7 @@ def dashboard(
     repo: Path = typer.Option(None, "--repo", help="Repository whose ruler/ holds the gold sets (default: this one)."),
 ) -> None:
     """Serve the dashboard: every experiment as a point, every judgement one click away. Ctrl-C stops it."""
+    from loop.adapters.store import store_root
     from loop.dashboard.app import create_app
     from loop.dashboard.server import allowed_hosts, is_loopback, serve
 
@@ -30,7 +31,8 @@ def dashboard(
         err.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can read the "
                   "record and the ruler's gold sets. There is no authentication.")
     try:
-        app = create_app(url, config.ruler_dir, allowed_hosts=allowed_hosts(host), supervisor=config.supervisor)
+        app = create_app(url, config.ruler_dir, allowed_hosts=allowed_hosts(host), supervisor=config.supervisor,
+                         adapter_store=store_root(config))
     except Exception as exc:  # a malformed URL: say so plainly
         fail(f"cannot use the database URL {url!r}: {exc}")
     shown = f"[{host}]" if ":" in host else host

@@ -6,7 +6,7 @@ Routes: `/` (overview, `?ruler=ID`), `/api/data` (points, costs, requests; ETag 
 record, `If-None-Match` answers 304 so polling every few seconds is cheap), `/api/matrix` (the per-task
 heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`, with the supervisor's panel), `/label`
 (the labelling view), the supervisor's writes (`POST /experiments/N/feedback`, `/steering`, `/steering/ID/drop`; `supervisor.py`),
-every write under the one `writes.WriteGuard`, `/experiments/N/diagram.svg` (the stored
+every write under the one `writes.WriteGuard`, `/tiles` (the tile wall, `loop.dashboard.tiles_page`), `/experiments/N/diagram.svg` (the stored
 trace SVG under a script-blocking CSP; the page shows it through <img>), `/static/*` (plotly.js from the
 plotly package itself, our JS/CSS). No page ever shows a stack trace: a missing SQLite file is a 404
 page, an unopenable database a 503 page naming it and the driver's error.
@@ -35,7 +35,10 @@ from loop.dashboard.labels import LabelView
 from loop.dashboard.pages import empty_page, error_page, missing_database_page, overview_page, unavailable_database_page
 from loop.dashboard.supervisor import SupervisorView
 from loop.dashboard.source import DatabaseMissing, DatabaseUnavailable, Source, describe, open_source
+from loop.dashboard.tiles_page import tiles_page
 from loop.dashboard.writes import WriteGuard
+from loop.report.shape import AdapterCatalog
+from loop.report.tile_query import read_tiles
 
 log = logging.getLogger("loop.dashboard")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -64,8 +67,10 @@ def _int(request: Request, name: str) -> int | None:
 class Dashboard:
     """Route handlers bound to one record and one ruler directory (sync: Starlette runs them in threads)."""
 
-    def __init__(self, source: Source, ruler_dir: Path, supervisor: SupervisorView | None = None):
+    def __init__(self, source: Source, ruler_dir: Path, supervisor: SupervisorView | None = None,
+                 adapters: AdapterCatalog | None = None):
         self.source, self.ruler_dir, self.supervisor = source, ruler_dir, supervisor
+        self.adapters = adapters or AdapterCatalog(None)
 
     def connect(self):
         if self.source.sqlite_path is not None and not self.source.sqlite_path.is_file():
@@ -119,6 +124,13 @@ class Dashboard:
         found.gold, found.gold_error = details.load_gold(self.ruler_dir)
         return _html(experiment_page(found, self.supervisor.panel(number) if self.supervisor else ""))
 
+    def tiles(self, request: Request) -> Response:
+        first, last = _int(request, "first"), _int(request, "last")
+        with self.connect() as conn:
+            rulers, current = self._ruler(conn, request)
+            tiles = read_tiles(conn, current, self.adapters, first=first, last=last)
+        return _html(tiles_page(rulers, current, self.source.where, tiles, first, last))
+
     def diagram(self, request: Request) -> Response:
         number = request.path_params["number"]
         with self.connect() as conn:
@@ -158,12 +170,14 @@ async def _on_unavailable(request: Request, exc: DatabaseUnavailable) -> Respons
 
 
 def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] | None = None,
-               supervisor: str | None = None) -> Starlette:
+               supervisor: str | None = None, adapter_store: Path | None = None) -> Starlette:
     """The dashboard for the record at `database_url`; gold sets are read from `ruler_dir`; writes (labels)
-    are signed by `supervisor` (the config's), else the OS user."""
+    are signed by `supervisor` (the config's), else the OS user; the tile wall reads adapter metadata
+    (training recipes) from `adapter_store`."""
     source = open_source(database_url)
     guard = WriteGuard(supervisor)  # one set of write rules for every page that writes
-    board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard, Path(ruler_dir)))
+    board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard, Path(ruler_dir)),
+                      AdapterCatalog(adapter_store))
     labels = LabelView(board, database_url, Path(ruler_dir), guard)
 
     async def on_sql_error(request: Request, exc: SQLAlchemyError) -> Response:
@@ -179,6 +193,7 @@ def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] |
         Route("/api/data", board.data),
         Route("/api/matrix", board.matrix),
         Route("/experiments/{number:int}", board.experiment),
+        Route("/tiles", board.tiles),
         Route("/label", labels.page, methods=["GET"]),
         Route("/label", labels.submit, methods=["POST"]),
         Route("/experiments/{number:int}/feedback", board.supervisor.feedback, methods=["POST"]),

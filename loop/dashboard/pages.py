@@ -33,6 +33,7 @@ def layout(title: str, body: str, *, page: str, data: dict[str, str] | None = No
 </head>
 <body data-page="{e(page)}"{attrs}>
 <header class="top"><a class="brand" href="/">autoresearch</a><span class="sub">the morning dashboard</span>
+<a class="nav" href="/tiles">tile wall</a>
 <span id="live" class="live" title="updates itself every few seconds">live</span></header>
 <main>
 {body}

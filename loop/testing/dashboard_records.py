@@ -7,6 +7,8 @@ requests open and answered, and two ruler ids (the first quarter under the old o
 experiment has one official full-gate evaluation with 30 case results; with `dev_gate=True` some also
 have a dev-gate evaluation (10 cases) before it. Crashed experiments have no evaluation and no ruler.
 `write_ruler(dir)` writes a matching ruler (tasks.jsonl + gates.toml) for the gold sets.
+Case traces change shape in eras of ten experiments (`trace_for`): single shots, ensembles, chains,
+clean-up steps; sft/orpo experiments call an adapter (`ADAPTER_SHA`), for the tile wall.
 """
 
 from __future__ import annotations
@@ -62,6 +64,34 @@ TRACE_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="460" height="160" 
 """ + "".join(f'<!-- call {i}: model response text kept for the tooltip, as real traces do -->\n' for i in range(40)) + "</svg>"
 
 
+ADAPTER_SHA = {"sft": "5f" * 32, "orpo": "0e" * 32, "dpo": "d0" * 32}
+ERAS = (  # (kind, label, count) stages of an inference pipeline, by era of ten experiments
+    (("model", "draft", 1),),
+    (("model", "candidate", 5), ("model", "pick", 1), ("step", "dedupe", 1)),
+    (("model", "draft", 1), ("model", "critique", 1), ("model", "revise", 1), ("step", "trim to 7", 1)),
+    (("model", "draft", 1), ("step", "dedupe", 1), ("step", "coverage check", 1)),
+)
+
+
+def trace_for(number: int, lever: str) -> list[dict]:
+    """The trace every case of experiment `number` records (small: no prompts or texts)."""
+    if lever in ADAPTER_SHA:
+        sha = ADAPTER_SHA[lever]
+        adapter = {"path": f"/store/objects/{sha[:2]}/{sha}.gguf", "format": "gguf-lora", "sha256": sha}
+        stages = (("adapter", "draft", 1), ("step", "trim to 7", 1))
+    else:
+        adapter, stages = None, ERAS[(number // 10) % len(ERAS)]
+    events = []
+    for kind, label, count in stages:
+        for i in range(count):
+            failed = kind == "model" and label == "candidate" and number % 10 == 5 and i == 0
+            event = {"kind": kind, "label": label, "latency_ms": 900.0 if kind != "step" else 2.0, "ok": not failed}
+            if kind != "step":
+                event.update(input_tokens=400, output_tokens=96, adapter=adapter if kind == "adapter" else None)
+            events.append(event)
+    return events
+
+
 def gold_questions(task: str) -> list[str]:
     return [f"What is your budget for '{task}'?", "When do you need it done?", "Who else is involved?",
             "What have you already tried?", "What constraints must be respected?",
@@ -93,8 +123,9 @@ def _status(rng: random.Random, number: int) -> str:
     return rng.choices(["kept", "discarded", "invalid", "crashed"], weights=[12, 70, 8, 10])[0]
 
 
-def _cases(rng: random.Random, eval_id: int, base: float, ids: list[str], number: int, leak: bool) -> list[dict]:
-    rows = []
+def _cases(rng: random.Random, eval_id: int, base: float, ids: list[str], number: int, leak: bool,
+           lever: str = "inference") -> list[dict]:
+    rows, trace = [], trace_for(number, lever)
     for cid in ids:
         task = TASKS[CASE_IDS.index(cid)]
         dims = {d: max(1, min(5, round(rng.gauss(1 + 4 * base, 0.8)))) for d in DIMS}
@@ -106,7 +137,7 @@ def _cases(rng: random.Random, eval_id: int, base: float, ids: list[str], number
             verdict_candidate_first=first, verdict_gold_first=second, verdict=first if first == second else "tie",
             reasoning=f"Experiment {number}, case {cid}: " + rng.choice(REASONS).format(t="colours"),
             failure_notes="misses the departure city" if first == "gold" else "", gold_leak=leak and cid == "r03",
-            trace=[{"kind": "model", "label": "draft", "latency_ms": 3900.0}], latency_ms=rng.uniform(2000, 6000),
+            trace=trace, latency_ms=rng.uniform(2000, 6000),
             **dims,
         ))
     return rows
@@ -162,10 +193,10 @@ def populate(url: str, n: int, *, seed: int = 7, dev_gate: bool = True, running:
                 eval_id += 1
                 evals.append(dict(id=eval_id, experiment_number=number, kind="official", gate="dev", ruler_id=ruler,
                                   judge_id="j", workspace_hash="w", created_at=when, **_summary(
-                                      dev := _cases(rng, eval_id, base, DEV_IDS, number, False))))
+                                      dev := _cases(rng, eval_id, base, DEV_IDS, number, False, lever))))
                 cases += dev
             eval_id += 1
-            rows = _cases(rng, eval_id, base, CASE_IDS, number, status == "invalid")
+            rows = _cases(rng, eval_id, base, CASE_IDS, number, status == "invalid", lever)
             summary = _summary(rows)
             if status == "kept" and summary["quality"] <= parent[1] and parent[0] is not None:
                 status = exp["status"] = "discarded"

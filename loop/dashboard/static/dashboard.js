@@ -272,6 +272,14 @@
     });
   }
 
+  function wireRulerOnly() {
+    var select = document.getElementById("ruler-select");
+    if (select) select.addEventListener("change", function () {
+      window.location.search = "?ruler=" + encodeURIComponent(select.value);
+    });
+  }
+
   if (body.dataset.page === "overview") { wireOverview(); poll(); }
+  else if (body.dataset.page === "tiles") { wireRulerOnly(); }
   else if (body.dataset.page === "empty") { poll(); }
 })();

@@ -1,0 +1,139 @@
+"""The report's analysis tables, read from the record under one ruler id: the lever table, the cloud
+ceiling (evaluations of kind `reference`, no experiment) and the mode re-judges (kind `rejudge`, no
+experiment, `subject_experiment` names whose stored candidates were judged again; each mode under its
+own ruler id). Ceiling and re-judge rows are written by `autoresearch analyze`; with none in the record
+those tables are empty and the report says how to make them.
+
+The lever table follows the definitions of `autoresearch analyze levers` (`loop.analysis.levers`):
+per class (the stock baseline, then each recorded lever) the finished runs, how many were kept, how many
+invalid, the best quality among valid runs (kept or discarded), that run's coverage and gate.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from loop.db.models import Evaluation, Experiment, Ruler
+
+BASELINE = "baseline"
+CLASSES = (BASELINE, "inference", "sft", "orpo", "dpo")
+LABELS = {BASELINE: "stock baseline", "inference": "inference", "sft": "SFT adapters", "orpo": "ORPO adapters",
+          "dpo": "DPO adapters"}
+REFERENCE_KIND, REJUDGE_KIND = "reference", "rejudge"
+
+
+class LeverRow(BaseModel):
+    lever: str
+    label: str
+    runs: int
+    kept: int
+    invalid: int
+    best_experiment: int | None
+    best_quality: float | None
+    coverage: float | None
+    gate: str | None
+
+
+class CeilingRow(BaseModel):
+    candidate: str  # the runner's model
+    where: str  # cloud (a reference) | on-device (the best kept experiment, for comparison)
+    experiment: int | None
+    gate: str
+    quality: float | None
+    dims: dict[str, float]
+    wins: int
+    ties: int
+    losses: int
+
+    @property
+    def coverage(self) -> float | None:
+        return self.dims.get("coverage")
+
+
+class RejudgeRow(BaseModel):
+    experiment: int  # whose stored candidates were judged again
+    mode: str  # the judge mode of the re-judge's ruler (e.g. coverage-blind)
+    ruler_id: str
+    control_quality: float | None  # the five-dimension control of the same round (mode standard)
+    quality: float | None
+    official_quality: float | None  # the experiment's logged quality
+    losses_before: int | None  # losses to gold of the control (else the official evaluation)
+    losses_after: int
+
+    @property
+    def delta(self) -> float | None:
+        base = self.control_quality if self.control_quality is not None else self.official_quality
+        return None if base is None or self.quality is None else self.quality - base
+
+
+def lever_rows(conn: Connection, ruler_id: str | None) -> list[LeverRow]:
+    rows = conn.execute(select(Experiment.number, Experiment.agent, Experiment.lever, Experiment.status,
+                               Experiment.quality, Experiment.dims, Experiment.gate)
+                        .where(Experiment.ruler_id == ruler_id, Experiment.status.in_(("kept", "discarded", "invalid")))
+                        .order_by(Experiment.number)).all()
+    out = []
+    for cls in CLASSES:
+        mine = [r for r in rows if (BASELINE if r.agent == BASELINE else r.lever) == cls]
+        if not mine:
+            continue
+        valid = [r for r in mine if r.status != "invalid" and r.quality is not None]
+        best = max(valid, key=lambda r: (r.quality, r.number), default=None)
+        out.append(LeverRow(lever=cls, label=LABELS[cls], runs=len(mine), kept=sum(r.status == "kept" for r in mine),
+                            invalid=sum(r.status == "invalid" for r in mine),
+                            best_experiment=best.number if best else None, best_quality=best.quality if best else None,
+                            coverage=(best.dims or {}).get("coverage") if best else None,
+                            gate=best.gate if best else None))
+    return out
+
+
+def _ceiling(ev, where: str, candidate: str) -> CeilingRow:
+    return CeilingRow(candidate=candidate, where=where, experiment=ev.experiment_number, gate=ev.gate,
+                      quality=ev.quality, dims=dict(ev.dims or {}), wins=ev.wins, ties=ev.ties, losses=ev.losses)
+
+
+def ceiling_rows(conn: Connection, ruler_id: str | None) -> list[CeilingRow]:
+    """The newest reference per cloud model under the ruler (lowest quality first, as the seeds' table),
+    then the on-device best on the full gate beside them; empty when the record has no reference."""
+    cols = [Evaluation.id, Evaluation.experiment_number, Evaluation.gate, Evaluation.runner_model, Evaluation.quality,
+            Evaluation.dims, Evaluation.wins, Evaluation.ties, Evaluation.losses]
+    refs = conn.execute(select(*cols).where(
+        Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.ruler_id == ruler_id,
+        Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
+    newest: dict[str, CeilingRow] = {}
+    for ev in refs:
+        name = ev.runner_model or "cloud model"
+        newest.setdefault(name, _ceiling(ev, "cloud", name))
+    if not newest:
+        return []
+    best = conn.execute(select(*cols).join(Experiment, Experiment.number == Evaluation.experiment_number).where(
+        Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
+        Evaluation.ruler_id == ruler_id).order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
+    rows = sorted(newest.values(), key=lambda r: (r.quality or 0.0, r.candidate))
+    if best is not None:
+        rows.append(_ceiling(best, "on-device", f"on-device best (#{best.experiment_number})"))
+    return rows
+
+
+def rejudge_rows(conn: Connection, ruler_id: str | None) -> list[RejudgeRow]:
+    """Mode re-judges of experiments scored under `ruler_id`: the newest per (experiment, mode)."""
+    found = conn.execute(
+        select(Evaluation.id, Evaluation.subject_experiment, Evaluation.ruler_id, Ruler.judge_mode, Evaluation.quality,
+               Evaluation.losses, Experiment.quality, Experiment.losses)
+        .join(Ruler, Ruler.id == Evaluation.ruler_id)
+        .join(Experiment, Experiment.number == Evaluation.subject_experiment)
+        .where(Evaluation.kind == REJUDGE_KIND, Evaluation.experiment_number.is_(None),
+               Experiment.ruler_id == ruler_id).order_by(Evaluation.id.desc())).all()
+    newest: dict[tuple[int, str], tuple] = {}
+    for row in found:
+        newest.setdefault((row[1], row[3]), row)
+    out = []
+    for (number, mode), row in sorted(newest.items()):
+        if mode == "standard":
+            continue
+        control = newest.get((number, "standard"))
+        out.append(RejudgeRow(experiment=number, mode=mode, ruler_id=row[2], quality=row[4], losses_after=row[5],
+                              control_quality=control[4] if control else None, official_quality=row[6],
+                              losses_before=control[5] if control else row[7]))
+    return out

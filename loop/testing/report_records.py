@@ -1,0 +1,74 @@
+"""What a synthetic record (`loop.testing.dashboard_records.populate`) needs besides for the report's
+tests: adapter metadata in an adapter store (the sft adapter has some, the orpo one none), the noise
+floor in keep decisions, a model-line change, sealed holdout cases (which the report must never show),
+cloud references (the ceiling) and a coverage-blind re-judge with its five-dimension control.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from loop.adapters.store import AdapterStore
+from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler
+from loop.db.session import session_scope
+from loop.testing.dashboard_records import ADAPTER_SHA, RULER_NEW
+
+RULER_BLIND = "c" * 63 + "3"
+HOLDOUT_TASK = "Sealed holdout task: charter a glacier flight"
+HOLDOUT_ANSWER = "Sealed holdout candidate question about glacier permits?"
+HOLDOUT_GOLD = "Sealed holdout gold question: which glacier?"
+CLOUD_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
+LINE_OLD, LINE_NEW, LINE_FROM = "llama:qwen2.5-1.5b", "llama:qwen2.5-0.5b", 26
+NOISE_FLOOR = 0.0125
+
+
+@dataclass
+class Extras:
+    store: Path
+    incumbent: int  # the newest kept experiment under RULER_NEW
+    line_change: int  # the first scored experiment of the new model line
+
+
+def _dims(level: float) -> dict[str, float]:
+    return {d: level for d in ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")}
+
+
+def add_report_extras(url: str, ruler_dir: Path, store: Path) -> Extras:
+    AdapterStore(store).put_metadata(ADAPTER_SHA["sft"], {"recipe": "sft", "request": 1, "steps": 60,
+                                                          "final_loss": 0.412, "data_card": {"counts": {"train": 120}}})
+    (ruler_dir / "holdout.jsonl").write_text(json.dumps({"id": "h01", "task": HOLDOUT_TASK, "gold": {
+        "title": "Glacier", "questions": [HOLDOUT_GOLD] * 7}}) + "\n")
+    now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+    with session_scope(url) as db:
+        exps = db.scalars(select(Experiment).where(Experiment.ruler_id == RULER_NEW).order_by(Experiment.number)).all()
+        line_change = None
+        for exp in exps:
+            exp.model_line = LINE_OLD if exp.number < LINE_FROM else LINE_NEW
+            if exp.number >= LINE_FROM and line_change is None:
+                line_change = exp.number
+            exp.decision = {"keep": exp.status == "kept", "noise_floor": NOISE_FLOOR, "confidence": 0.975}
+        db.add(Event(kind="model_line", experiment_number=line_change, created_at=now,
+                     message=f"model changed from {LINE_OLD} to {LINE_NEW}: baseline 0.30 → 0.28, best 0.41 → 0.39"))
+        kept = [e for e in exps if e.status == "kept"]
+        incumbent = kept[-1]
+        holdout = Evaluation(experiment_number=incumbent.number, kind="holdout", gate="holdout", ruler_id=RULER_NEW,
+                             judge_id="j", workspace_hash="w", quality=0.4, created_at=now)
+        holdout.cases = [CaseResult(case_id="h01", task=HOLDOUT_TASK, verdict="gold", reasoning="sealed reasoning",
+                                    candidate={"title": "Glacier", "questions": [HOLDOUT_ANSWER] * 7})]
+        db.add(holdout)
+        for i, model in enumerate(CLOUD_MODELS):
+            db.add(Evaluation(experiment_number=None, kind="reference", gate="full", ruler_id=RULER_NEW, judge_id="j",
+                              workspace_hash="w", runner_backend="cloud", runner_model=model, quality=0.6 + 0.05 * i,
+                              dims=_dims(4.0 + 0.5 * i), wins=3 + i, ties=18, losses=9 - i, created_at=now))
+        db.add(Ruler(id=RULER_BLIND, judge_id="j", judge_mode="coverage-blind", files={}, created_at=now))
+        db.flush()
+        for ruler, quality, losses in ((RULER_NEW, incumbent.quality, incumbent.losses), (RULER_BLIND, 0.52, 12)):
+            db.add(Evaluation(experiment_number=None, subject_experiment=incumbent.number, kind="rejudge", gate="full",
+                              ruler_id=ruler, judge_id="j", workspace_hash="w", quality=quality, losses=losses,
+                              created_at=now))
+        return Extras(store=store, incumbent=incumbent.number, line_change=line_change)

@@ -1,0 +1,42 @@
+"""The report's tables from a synthetic record: levers by their definitions, the ceiling and re-judge
+rows exactly as stored, nothing from other rulers."""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, select
+
+from loop.db.models import Experiment
+from loop.db.session import session_scope
+from loop.testing.dashboard_records import RULER_NEW, RULER_OLD, populate, write_ruler
+from loop.testing.report_records import CLOUD_MODELS, add_report_extras
+from loop.report.tables import ceiling_rows, lever_rows, rejudge_rows
+
+
+def test_levers_ceiling_and_rejudge(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    populate(url, 60)
+    extras = add_report_extras(url, write_ruler(tmp_path / "ruler"), tmp_path / "store")
+    with session_scope(url) as db:
+        exps = db.execute(select(Experiment.lever, Experiment.status, Experiment.quality, Experiment.number)
+                          .where(Experiment.ruler_id == RULER_NEW)).all()
+        incumbent = db.get(Experiment, extras.incumbent)
+        incumbent_quality, incumbent_losses = incumbent.quality, incumbent.losses
+    with create_engine(url).connect() as conn:
+        levers = {r.lever: r for r in lever_rows(conn, RULER_NEW)}
+        ceiling = ceiling_rows(conn, RULER_NEW)
+        rejudges = rejudge_rows(conn, RULER_NEW)
+        assert ceiling_rows(conn, RULER_OLD) == [] and rejudge_rows(conn, RULER_OLD) == []
+    for lever, row in levers.items():
+        mine = [e for e in exps if e.lever == lever and e.status in ("kept", "discarded", "invalid")]
+        valid = [e for e in mine if e.status != "invalid"]
+        assert row.runs == len(mine) and row.kept == sum(e.status == "kept" for e in mine)
+        assert row.best_quality == max(e.quality for e in valid)
+    assert set(levers) == {e.lever for e in exps if e.status != "crashed"}
+    assert [r.candidate for r in ceiling] == [*CLOUD_MODELS, f"on-device best (#{ceiling[-1].experiment})"]
+    assert [r.where for r in ceiling] == ["cloud", "cloud", "on-device"] and ceiling[1].quality == 0.65
+    assert len(rejudges) == 1
+    row = rejudges[0]
+    assert (row.experiment, row.mode, row.control_quality, row.quality) == (
+        extras.incumbent, "coverage-blind", incumbent_quality, 0.52)
+    assert (row.losses_before, row.losses_after) == (incumbent_losses, 12)
+    assert abs(row.delta - (0.52 - incumbent_quality)) < 1e-12
