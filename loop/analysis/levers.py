@@ -73,13 +73,10 @@ def default_ruler(config) -> str:
     return found[0]["id"]
 
 
-def lever_report(config, ruler: str | None = None) -> LeverReport:
-    """The two tables under `ruler` (a full id or a unique prefix; default: the dashboard's ruler)."""
-    rid = resolve_ruler(config, ruler) if ruler else default_ruler(config)
-    with session_scope(config) as db:
-        judge_id = db.get(Ruler, rid).judge_id
-        exps = list(db.scalars(select(Experiment).where(Experiment.ruler_id == rid,
-                                                        Experiment.status.in_(FINISHED)).order_by(Experiment.number)))
+def lever_table(exps) -> list[LeverRow]:
+    """The lever-class rows of finished experiments (ORM objects or rows with number, agent, lever, status,
+    quality, dims, gate): the one definition the command and the report share."""
+    exps = list(exps)
     levers = []
     for lever in CLASSES + tuple(sorted({lever_of(e) for e in exps} - set(CLASSES))):
         mine = [e for e in exps if lever_of(e) == lever]
@@ -92,6 +89,17 @@ def lever_report(config, ruler: str | None = None) -> LeverReport:
             invalid=sum(e.status == "invalid" for e in mine), best_experiment=best.number if best else None,
             best_quality=best.quality if best else None,
             coverage=(best.dims or {}).get("coverage") if best else None, gate=best.gate if best else None))
+    return levers
+
+
+def lever_report(config, ruler: str | None = None) -> LeverReport:
+    """The two tables under `ruler` (a full id or a unique prefix; default: the dashboard's ruler)."""
+    rid = resolve_ruler(config, ruler) if ruler else default_ruler(config)
+    with session_scope(config) as db:
+        judge_id = db.get(Ruler, rid).judge_id
+        exps = list(db.scalars(select(Experiment).where(Experiment.ruler_id == rid,
+                                                        Experiment.status.in_(FINISHED)).order_by(Experiment.number)))
+    levers = lever_table(exps)
     return LeverReport(ruler_id=rid, judge_id=judge_id, levers=levers, rubric=rubric_rows(config, rid))
 
 

@@ -4,9 +4,7 @@ experiment, `subject_experiment` names whose stored candidates were judged again
 own ruler id). Ceiling and re-judge rows are written by `autoresearch analyze`; with none in the record
 those tables are empty and the report says how to make them.
 
-The lever table follows the definitions of `autoresearch analyze levers` (`loop.analysis.levers`):
-per class (the stock baseline, then each recorded lever) the finished runs, how many were kept, how many
-invalid, the best quality among valid runs (kept or discarded), that run's coverage and gate.
+The lever table is `autoresearch analyze levers`'s own (`loop.analysis.levers.lever_table`).
 """
 
 from __future__ import annotations
@@ -15,25 +13,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from loop.analysis.levers import FINISHED, LeverRow, lever_table
 from loop.db.models import Evaluation, Experiment, Ruler
 
-BASELINE = "baseline"
-CLASSES = (BASELINE, "inference", "sft", "orpo", "dpo")
-LABELS = {BASELINE: "stock baseline", "inference": "inference", "sft": "SFT adapters", "orpo": "ORPO adapters",
-          "dpo": "DPO adapters"}
 REFERENCE_KIND, REJUDGE_KIND = "reference", "rejudge"
-
-
-class LeverRow(BaseModel):
-    lever: str
-    label: str
-    runs: int
-    kept: int
-    invalid: int
-    best_experiment: int | None
-    best_quality: float | None
-    coverage: float | None
-    gate: str | None
 
 
 class CeilingRow(BaseModel):
@@ -71,21 +54,9 @@ class RejudgeRow(BaseModel):
 def lever_rows(conn: Connection, ruler_id: str | None) -> list[LeverRow]:
     rows = conn.execute(select(Experiment.number, Experiment.agent, Experiment.lever, Experiment.status,
                                Experiment.quality, Experiment.dims, Experiment.gate)
-                        .where(Experiment.ruler_id == ruler_id, Experiment.status.in_(("kept", "discarded", "invalid")))
+                        .where(Experiment.ruler_id == ruler_id, Experiment.status.in_(FINISHED))
                         .order_by(Experiment.number)).all()
-    out = []
-    for cls in CLASSES:
-        mine = [r for r in rows if (BASELINE if r.agent == BASELINE else r.lever) == cls]
-        if not mine:
-            continue
-        valid = [r for r in mine if r.status != "invalid" and r.quality is not None]
-        best = max(valid, key=lambda r: (r.quality, r.number), default=None)
-        out.append(LeverRow(lever=cls, label=LABELS[cls], runs=len(mine), kept=sum(r.status == "kept" for r in mine),
-                            invalid=sum(r.status == "invalid" for r in mine),
-                            best_experiment=best.number if best else None, best_quality=best.quality if best else None,
-                            coverage=(best.dims or {}).get("coverage") if best else None,
-                            gate=best.gate if best else None))
-    return out
+    return lever_table(rows)
 
 
 def _ceiling(ev, where: str, candidate: str) -> CeilingRow:
