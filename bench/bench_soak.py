@@ -2,9 +2,12 @@
 
 The daemon, scheduler, stop policies, iteration state machine, guard, git record, keep rule,
 recording, recovery/resume and maintenance are the real code; the agent, judge, runner and pipeline
-session are fakes (`bench/soak_fakes.py`). Faults, by experiment number: judge HTTP 500s (40-49),
-judge unreachable (80-84), malformed judge replies (120-129), the runner killed mid-case (160-169),
-SIGTERM in the middle of experiment 200's re-score, then a restart that must resume 200.
+session are fakes (`bench/soak_fakes.py`). Faults, by experiment number: a stretch of judge HTTP 500s
+from experiment 40 (160 failed calls), the judge unreachable from 80 (160 failed calls), the agent's
+API overloaded (529) for 3 attempts at 100, malformed judge replies (120-129), the runner killed
+mid-case (160-169), SIGTERM in the middle of experiment 200's re-score, then a restart that must
+resume 200. The night is compressed (`COMPRESSED`: outage waits in tenths of a second), the code
+paths are the daemon's own.
 
 Figures: soak_iterations_completed, soak_experiments_lost, soak_experiments_duplicated (target 0),
 soak_quality_from_failed_judging (target 0: an experiment whose deciding evaluation had judge
@@ -26,10 +29,14 @@ from bench.soak_fakes import FaultPlan, SoakAgent, SoakJudge, SoakRunner, sessio
 from loop.config import load_config
 from loop.daemon.resources import Resources
 from loop.daemon.runloop import Daemon, RunOptions
-from loop.db.models import Evaluation, Experiment
+from loop.db.models import Evaluation, Event, Experiment
 from loop.db.session import session_scope, upgrade
 
 FINAL = ("kept", "discarded", "invalid", "crashed")
+WAIT_EVENTS = ("judge_waiting", "agent_api_waiting")
+# a compressed night: the waits of an outage in tenths of a second instead of minutes (same code paths)
+COMPRESSED = dict(judge_case_backoff_s=0.01, judge_wait_initial_s=0.05, judge_wait_max_s=0.4,
+                  judge_wait_notify_after_s=0.5)
 
 
 def open_fds() -> int:
@@ -40,7 +47,7 @@ def main() -> None:
     total = int(os.environ.get("BENCH_SOAK_ITERATIONS", "300"))
     for name in ("ANTHROPIC_API_KEY", "AUTORESEARCH_CRASH_AT", "AUTORESEARCH_REPLAY_DELAY_MS"):
         os.environ.pop(name, None)
-    plan = FaultPlan(sigterm_at=min(200, total // 2))  # a short run (BENCH_SOAK_ITERATIONS) still restarts
+    plan = FaultPlan.for_night(total)  # a short run (BENCH_SOAK_ITERATIONS) still meets every fault
     samples: dict[int, tuple[float, int]] = {}
 
     def sample(number: int) -> None:
@@ -51,7 +58,7 @@ def main() -> None:
         repo = make_repo(Path(tmp) / "repo")
         config = load_config(repo, database_url=f"sqlite:///{Path(tmp) / 'record.sqlite'}", judge="proxy",
                              runner="replay", agent="sweep", desktop_notifications=False, interval_s=0,
-                             max_consecutive_failures=10_000)
+                             max_consecutive_failures=10_000, **COMPRESSED)
         upgrade(config)
         agent = SoakAgent(plan, on_iteration=sample)
         resources = Resources(config, runner=SoakRunner(), judge=SoakJudge(plan),
@@ -77,6 +84,7 @@ def main() -> None:
         with session_scope(config) as db:
             rows = list(db.scalars(select(Experiment).order_by(Experiment.number)))
             evaluations = list(db.scalars(select(Evaluation).where(Evaluation.kind == "official")))
+            waits = [e.kind for e in db.scalars(select(Event).where(Event.kind.in_(WAIT_EVENTS)))]
         numbers = [r.number for r in rows]
         final = [r for r in rows if r.status in FINAL and r.agent != "baseline"]
         hypotheses = [r.hypothesis for r in rows if r.agent != "baseline"]
@@ -105,6 +113,10 @@ def main() -> None:
             by_status[r.status] = by_status.get(r.status, 0) + 1
         print("soak_status_counts: " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
         print("soak_faults_injected: " + ", ".join(f"{k} {v}" for k, v in sorted(plan.faults_seen.items())))
+        print("soak_wait_notifications: " + ", ".join(f"{k} {waits.count(k)}" for k in WAIT_EVENTS))
+        api_crashed = [r.number for r in rows if r.number in agent.api_failures and r.status == "crashed"]
+        print(f"soak_agent_api_refusals: {len(agent.api_failures)} (experiments {sorted(set(agent.api_failures))}; "
+              f"recorded crashed: {len(api_crashed)})")
         print(f"soak_plateau_broadened: {agent.broadened}")
         if 10 in samples and total in samples:
             (rss_10, fd_10), (rss_n, fd_n) = samples[10], samples[total]

@@ -1,6 +1,11 @@
 """Fast fakes for the soak (bench_soak.py): an agent, a judge, a runner and a pipeline session, with
 faults injected on a schedule keyed by the experiment number the agent is working on.
 
+An outage is a stretch, not a property of an experiment: it starts with the first call of experiment
+N and lasts a number of failed calls (`Stretch`), then the service answers again, as a real outage
+ends. (Keyed by the experiment alone, the daemon would rightly wait forever: the experiment it waits
+in never changes.) A malformed reply is malformed once: the retry of that case gets a valid one.
+
 Never in the product package: they stand in for the model and the judge so 300 iterations take
 minutes, while everything else (daemon, scheduler, iteration, guard, git record, keep rule,
 recording, recovery) is the real code.
@@ -31,12 +36,29 @@ def _seed(*parts: str) -> int:
 
 
 @dataclass
-class FaultPlan:
-    """Which fault is active for which experiment numbers (inclusive ranges)."""
+class Stretch:
+    """An outage from the first call made for experiment `start` on, for `calls` failed calls."""
 
-    judge_500: range = range(40, 50)  # every judge call answers HTTP 500 (after the client's retries)
-    judge_unreachable: range = range(80, 85)  # every judge call raises a connection error
-    malformed: range = range(120, 130)  # one judge reply in three is malformed
+    start: int
+    calls: int
+    failed: int = 0
+
+    def hit(self, number: int) -> bool:
+        """Whether this call fails (and counts it)."""
+        if number >= self.start and self.failed < self.calls:
+            self.failed += 1
+            return True
+        return False
+
+
+@dataclass
+class FaultPlan:
+    """Which fault is active when: outage stretches, and ranges of experiment numbers (inclusive)."""
+
+    judge_500: Stretch = field(default_factory=lambda: Stretch(40, 160))  # HTTP 500 after the client's retries
+    judge_unreachable: Stretch = field(default_factory=lambda: Stretch(80, 160))  # connection refused
+    agent_api_down: Stretch = field(default_factory=lambda: Stretch(100, 3))  # the agent's API answers 529
+    malformed: range = range(120, 130)  # one judge reply in three is malformed (once per case and answer)
     runner_killed: range = range(160, 170)  # the runner dies in the middle of one case per evaluation
     sigterm_at: int = 200  # SIGTERM this process in the middle of that experiment's re-score
     current: int = 0  # the experiment the agent last worked on (the baseline is 0)
@@ -49,6 +71,19 @@ class FaultPlan:
         with self.lock:
             self.faults_seen[name] = self.faults_seen.get(name, 0) + 1
 
+    @classmethod
+    def for_night(cls, total: int) -> "FaultPlan":
+        """The 300-iteration schedule, scaled to a shorter night so that every fault still happens."""
+        if total >= 300:
+            return cls()
+
+        def at(n: int) -> int:
+            return max(2, round(n * total / 300))
+
+        return cls(judge_500=Stretch(at(40), 160), judge_unreachable=Stretch(at(80), 160),
+                   agent_api_down=Stretch(at(100), 3), malformed=range(at(120), at(120) + 2),
+                   runner_killed=range(at(160), at(160) + 2), sigterm_at=at(200))
+
 
 class SoakAgent:
     """Writes a unique trial id into the workspace (a new pipeline hash each time) and states it."""
@@ -57,13 +92,19 @@ class SoakAgent:
 
     def __init__(self, plan: FaultPlan, on_iteration=None):
         self.plan, self.on_iteration = plan, on_iteration
-        self.runs: list[int] = []  # experiment numbers the agent was run for (a resume must not run it again)
+        self.runs: list[int] = []  # experiment numbers the agent completed (a resume must not run it again)
+        self.api_failures: list[int] = []  # experiment numbers of attempts the agent's API refused
         self.broadened = 0
 
     def run(self, ctx):
         from loop.daemon.agents.base import AgentOutcome
 
         self.plan.current = ctx.number
+        if self.plan.agent_api_down.hit(ctx.number):
+            self.plan.seen("agent_api_529")
+            self.api_failures.append(ctx.number)
+            return AgentOutcome(error="server_error: API Error: 529 overloaded", stop_reason="error",
+                                api_unavailable="server_error: API Error: 529 overloaded")
         self.runs.append(ctx.number)
         if self.on_iteration is not None:
             self.on_iteration(ctx.number)
@@ -131,18 +172,26 @@ class SoakJudge:
     def __init__(self, plan: FaultPlan):
         self.plan = plan
         self.calls = 0
+        self.malformed_once: set[int] = set()  # (case, answer) seeds already given a malformed reply
 
     def judge(self, case, candidate) -> CaseJudgement:
-        self.calls += 1
         number = self.plan.current
-        if number in self.plan.judge_unreachable:
+        with self.plan.lock:
+            self.calls += 1
+            unreachable = self.plan.judge_unreachable.hit(number)
+            http_500 = not unreachable and self.plan.judge_500.hit(number)
+        if unreachable:
             self.plan.seen("judge_unreachable")
             raise ConnectionError("judge unreachable: connection refused")
-        if number in self.plan.judge_500:
+        if http_500:
             self.plan.seen("judge_500")
             return _error("HTTP 500 from the judge after 4 retries")
         seed = _seed(case.id, *candidate.questions)
-        if number in self.plan.malformed and seed % 3 == 0:
+        with self.plan.lock:
+            malformed = number in self.plan.malformed and seed % 3 == 0 and seed not in self.malformed_once
+            if malformed:
+                self.malformed_once.add(seed)
+        if malformed:
             self.plan.seen("malformed")
             return _error("malformed judge reply: not the verdict JSON")
         first, second = ("candidate", "tie", "gold")[seed % 3], ("candidate", "tie", "gold")[(seed >> 3) % 3]

@@ -21,9 +21,21 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class JudgeUnavailable(RuntimeError):
+class ServiceUnavailable(RuntimeError):
+    """A service the daemon needs did not answer (after its own retries): the daemon waits for it
+    (loop/daemon/waiting.py) instead of scoring or failing the experiment. `service` names it in the
+    status line ("waiting for the judge since ..."), `notify_kind` is the notification sent."""
+
+    service = "a service"
+    notify_kind = "judge_waiting"
+
+
+class JudgeUnavailable(ServiceUnavailable):
     """Judging stayed incomplete after the retries of the failed cases: the evaluation is not a
     measurement. Nothing is recorded; the daemon waits for the judge (loop/daemon/waiting.py)."""
+
+    service = "the judge"
+    notify_kind = "judge_waiting"
 
     def __init__(self, case_ids: list[str], last_error: str, tries: int, gate: str | None = None):
         self.case_ids, self.last_error, self.tries, self.gate = list(case_ids), _one_line(last_error), tries, gate
@@ -40,3 +52,16 @@ class InfrastructureError(RuntimeError):
     def __init__(self, case_id: str, reason: str):
         self.case_id, self.reason = case_id, _one_line(reason)
         super().__init__(f"infrastructure error on case {case_id}: {self.reason}")
+
+
+class AgentApiUnavailable(ServiceUnavailable):
+    """The research agent's model API was unreachable, overloaded or rate-limiting (connection refused,
+    HTTP 429/5xx/529) after the agent's own retries: no experiment happened, so it is neither crashed
+    nor counted toward the failure halt; the daemon waits and runs the agent step again."""
+
+    service = "the agent's API"
+    notify_kind = "agent_api_waiting"
+
+    def __init__(self, detail: str):
+        self.detail = _one_line(detail)
+        super().__init__(f"the agent's API is unavailable: {self.detail}")

@@ -74,7 +74,8 @@ def run_command(
     err.print(f"stopped: {escape(summary.halt_reason or 'done')}", highlight=False)
     from loop.daemon.stopping import StopKind
 
-    codes = {StopKind.TAMPER: 4, StopKind.JUDGE_UNREACHABLE: 5, StopKind.CRASHED: 6}
+    codes = {StopKind.TAMPER: 4, StopKind.JUDGE_UNREACHABLE: 5, StopKind.AGENT_API_UNREACHABLE: 5,
+             StopKind.CRASHED: 6}
     if summary.stop is not None and summary.stop.kind in codes:
         raise typer.Exit(codes[summary.stop.kind])
 

@@ -5,11 +5,17 @@ claimed → worktree → agent → verify → rescore → decide → commit → 
 - Each step's name is stored in `Experiment.step` in its own transaction BEFORE the work, so a
   daemon killed anywhere leaves a row saying where (see `recovery.py`).
 - A stop request (SIGTERM/SIGINT) is honoured at the boundaries up to `decide`, and by a running
-  evaluation between two cases. Once the agent's work is verified (a stop in or after `rescore`), the
-  experiment is suspended: it stays `running` with `resume_step`, and the next start resumes it under
-  the same number (`resume`), its finished cases coming from the caches. Earlier it is abandoned as
-  `crashed` ("stopped by signal in step X"), whatever it produced kept under refs/experiments/NNNN.
-  From `commit` on, the few fast remaining steps always finish.
+  evaluation or re-judging round between two cases (in `rescore` and in `decide`). Once the agent's
+  work is verified (a stop in or after `rescore`), the experiment is suspended: it stays `running`
+  with `resume_step`, and the next start resumes it under the same number (`resume`): evaluations its
+  first run recorded are read back, not recorded twice; unfinished ones take their finished cases from
+  the caches; its confirmation round is the same round (recorded, or the draws made before the stop,
+  see rejudge.py), never a fresh one. Earlier it is abandoned as `crashed` ("stopped by signal in step
+  X"), whatever it produced kept under refs/experiments/NNNN. From `commit` on, the few fast remaining
+  steps always finish.
+- The agent step waits out an unreachable agent API like an unreachable judge (agent_step.py): not a
+  crash, no failure count, the agent run again under the same number (`resume_step = "agent"` when a
+  stop or `--once` ends the wait).
 - With no incumbent under the current ruler, the iteration measures the research tip as a
   `baseline` experiment (full gate, kept) instead of running an agent.
 - Before an agent iteration, a runner whose model line differs from the incumbent's opens a new
@@ -27,23 +33,19 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from pathlib import Path
 
-from loop.adapters.pointer import derived_lever
 from loop.daemon import committed, experiments, guard, lines
-from loop.daemon.agents.base import Agent, AgentContext, AgentOutcome, report_result
+from loop.daemon.agent_step import agent_step
+from loop.daemon.agents.base import Agent, AgentOutcome, report_result
 from loop.daemon.holdout import judge_holdout
 from loop.daemon.keep import decide_confirmed, make_policy, scores_from_outcomes
 from loop.daemon.lines import Measure
 from loop.daemon.record import ExperimentRecord
 from loop.daemon.outcomes import IterationResult, StepResult, StopRequested  # re-exported for runloop
-from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor
-from loop.daemon.rejudge import Rejudger
-from loop.daemon.services import DaemonServices
-from loop.daemon.waiting import JudgeWaiter, WaitAbandoned
+from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor, stored_noise_floor
+from loop.daemon.rejudge import Rejudger, recorded_evaluation, stored_report
+from loop.daemon.waiting import Waiter, WaitAbandoned
 from loop.db.models import utcnow
-from loop.supervisor import context as supervisor_context
-from loop.supervisor.store import deliver
 from loop.errors import InfrastructureError
 from loop.model_line import ModelIdentity
 
@@ -54,16 +56,17 @@ class Iteration:
     """Runs one experiment end to end. `agent=None` means the baseline measurement."""
 
     def __init__(self, resources, agent: Agent | None, *, should_stop=lambda: False, on_step=lambda n, s: None,
-                 operator: str = "autonomous", measure: Measure | None = None, waiter: JudgeWaiter | None = None):
+                 operator: str = "autonomous", measure: Measure | None = None, waiter: Waiter | None = None):
         self.res, self.config, self.git = resources, resources.config, resources.git
         self.agent, self.should_stop, self.on_step, self.operator = agent, should_stop, on_step, operator
-        self.waiter = waiter or JudgeWaiter(self.config, should_stop=should_stop)  # an unreachable judge: wait
+        self.waiter = waiter or Waiter(self.config, should_stop=should_stop)  # an unreachable judge or API: wait
         self.measure = measure  # a measurement the daemon runs itself (a new model line's re-scores)
         self.step: str | None = None
         self.step_started = time.perf_counter()
         self.durations: dict[str, float] = {}
         self.record: ExperimentRecord | None = None  # the one typed record of the experiment (record.py)
         self.judge_spent_before = 0.0  # judge dollars already counted for a resumed experiment
+        self.resumed = False  # a resumed experiment reuses what its first run recorded (`_evaluation`)
 
     # --- step bookkeeping -----------------------------------------------------------------------
     def enter(self, step: str) -> None:
@@ -115,11 +118,17 @@ class Iteration:
         self.incumbent = None if self.baseline else experiments.incumbent(self.config, self.rid, self.parent_commit)
         self.record = ExperimentRecord.from_row(row)
         self.judge_spent_before = self.record.judge.cost_usd if self.record.judge else 0.0
-        self.durations, self.step = dict(row.durations or {}), None
+        self.durations, self.step, self.resumed = dict(row.durations or {}), None, True
         log.info("experiment %04d: resuming from step %s", number, step)
         try:
-            if step != "rescore" or (self.incumbent is None and not self.baseline):
+            if step not in ("agent", "rescore") or (self.incumbent is None and not self.baseline):
                 raise LookupError(f"cannot resume from step {step} (its incumbent is gone)")
+            if step == "agent":  # the agent's API was unreachable: its step runs again, from the parent commit
+                self.git.remove_worktree(number)
+                self.worktree = self.git.create_worktree(number, self.parent_commit)
+                experiments.update(self.config, number, resume_step=None, reason=None)
+                self.record.reason = None
+                return self._guarded(self._from_agent)
             self.worktree = reopen_worktree(self.config, self.git, number)
             self.record.reason = None  # the suspension note, cleared with the resume mark
             self.snapshot = self.git.experiment_ref(number)
@@ -140,12 +149,14 @@ class Iteration:
         try:
             try:
                 return body()
-            except EvaluationStopped as stopped:  # between two cases of a running evaluation
-                raise StopRequested(self.step, stopped.reason, "rescore" if self.step == "rescore" else None)
+            except EvaluationStopped as stopped:  # between two cases of a running evaluation or re-judging
+                raise StopRequested(self.step, stopped.reason, "rescore" if self.step in RESUMABLE else None)
         except StopRequested as stop:
-            if stop.resume_step and "tamper" not in stop.reason and getattr(self, "snapshot", None):
+            resumable = stop.resume_step == "agent" or getattr(self, "snapshot", None)
+            if stop.resume_step and "tamper" not in stop.reason and resumable:
                 result = self.suspend(stop)
-                result.judge_unreachable = stop.unreachable
+                if stop.unreachable:
+                    result.unreachable, result.waiting_for = stop.unreachable, stop.waiting_for
                 return result
             return self.abandon(stop.describe(), status="invalid" if "tamper" in stop.reason else "crashed")
         except InfrastructureError as exc:  # the product's machinery failed: crashed, never scored
@@ -162,8 +173,11 @@ class Iteration:
     def _run(self) -> IterationResult:
         self.enter("worktree")
         self.worktree = self.git.create_worktree(self.number, self.parent_commit)
+        return self._from_agent()
+
+    def _from_agent(self) -> IterationResult:
         self.enter("agent")
-        outcome = self.run_agent()
+        outcome = agent_step(self)  # an unreachable agent API is waited out (agent_step.py)
         self.enter("verify")
         verdict = self.verify(outcome)
         if verdict is None:
@@ -186,34 +200,8 @@ class Iteration:
         try:
             return self.waiter.call(fn, what)
         except WaitAbandoned as abandoned:
-            raise StopRequested(self.step, abandoned.reason, "rescore", unreachable=abandoned.unreachable) from None
-
-    def run_agent(self) -> AgentOutcome:
-        if self.baseline:
-            return AgentOutcome(hypothesis=self.record.hypothesis or "", stop_reason="baseline")
-        self.services = DaemonServices(self.config, self.number, self.worktree, self.res)
-        inputs = supervisor_context.gather(self.config, self.number, self.incumbent)  # as `autoresearch prompt`
-        ctx = AgentContext(number=self.number, worktree=self.worktree, config=self.config, services=self.services,
-                           ruler_id=self.rid, recent_log=inputs.recent_log, worst_cases=inputs.worst_cases,
-                           failure_notes=inputs.failure_notes, best_quality=inputs.best_quality,
-                           steering=inputs.steering,
-                           best_dev_quality=experiments.dev_gate_quality(self.config, self.incumbent),
-                           should_stop=self.should_stop)
-        if getattr(self.agent, "steered", True):  # a dropped adapter's evaluation reads no note: not counted
-            deliver(self.config, inputs.steering, self.number)  # counts toward each note's expiry
-        try:
-            outcome = self.agent.run(ctx)
-        except Exception as exc:
-            log.error("experiment %04d: agent raised\n%s", self.number, traceback.format_exc())
-            outcome = AgentOutcome(error=f"agent raised {type(exc).__name__}: {exc}")
-        row, r = experiments.get(self.config, self.number), self.record
-        r.hypothesis, r.method = row.hypothesis or outcome.hypothesis or None, row.method or outcome.method or None
-        # the lever is what the committed workspace uses; what the agent said is kept beside it
-        r.lever, r.lever_claimed = derived_lever(self.worktree / "agent_workspace"), row.lever_claimed or outcome.lever
-        r.agent_cost_usd, r.agent_turns, r.agent_claimed_quality = outcome.cost_usd, outcome.turns, outcome.claimed_quality
-        r.agent_tokens, r.agent_denials = outcome.tokens or None, outcome.denials or None
-        r.save(self.config)
-        return outcome
+            raise StopRequested(self.step, abandoned.reason, "rescore", unreachable=abandoned.unreachable,
+                                waiting_for=abandoned.outage.what) from None
 
     def verify(self, outcome: AgentOutcome) -> StepResult | None:
         """The daemon's own checks; a StepResult means the experiment ends here (crashed or invalid)."""
@@ -232,10 +220,18 @@ class Iteration:
             return StepResult("invalid", "gold text in the workspace: " + guard.describe(findings))
         return None
 
+    def _evaluation(self, gate: str, kind: str = "official"):
+        """The commit's clean export scored on `gate` (never the live worktree, loop/daemon/committed.py); a
+        resumed experiment reads back what its first run recorded instead of recording it twice."""
+        done = recorded_evaluation(self.config, self.number, kind, gate=gate, ruler_id=self.rid) if self.resumed else None
+        if done is not None:
+            return stored_report(self.config, done)
+        return self._judged(lambda: self.res.evaluate(gate, self.committed.workspace, kind=kind,
+                                                      experiment_number=self.number, should_stop=self.should_stop),
+                            f"the {gate} gate")
+
     def _score(self, gate: str):
-        # score the clean export of the commit, never the live worktree (loop/daemon/committed.py)
-        report = self._judged(lambda: self.res.evaluate(gate, self.committed.workspace, experiment_number=self.number,
-                                                        should_stop=self.should_stop), f"the {gate} gate")
+        report = self._evaluation(gate)
         leaks = guard.leaked_outputs(report.outcomes)
         return report, leaks
 
@@ -277,13 +273,14 @@ class Iteration:
         """The keep rule on the official scores, confirmed on fresh draws; both rounds recorded."""
         rejudger = Rejudger(self.config, self.res.judge)
         floor = self._judged(lambda: incumbent_noise_floor(rejudger, self.rid, self.incumbent.number,
-                                                           self.incumbent.evaluation_id), "the noise floor")
+                                                           self.incumbent.evaluation_id, self.should_stop),
+                             "the noise floor")
         policy = make_policy(self.config, floor, seed=self.number)
         confirm_policy = make_policy(self.config, floor, seed=self.number + 1_000_003)
         decision = decide_confirmed(
             policy, scores_from_outcomes(verdict.report.outcomes), self.incumbent.scores,
             lambda: self._judged(lambda: rejudger.confirm_round(verdict.report, self.incumbent.evaluation_id,
-                                                                self.incumbent.number, self.number),
+                                                                self.incumbent.number, self.number, self.should_stop),
                                  "the confirmation round"),
             noise_floor=floor, confidence=self.config.keep_confidence, confirm_policy=confirm_policy)
         experiments.update(self.config, self.number, decision=decision.model_dump(mode="json"))
@@ -293,11 +290,12 @@ class Iteration:
     def on_new_incumbent(self, verdict: StepResult) -> None:
         """A new incumbent (the baseline too): its noise floor, then the sealed holdout's verdict."""
         line = ModelIdentity.of(verdict.report.backend).line_key()
-        floor = self._judged(lambda: measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report,
-                                                         self.number), "the noise floor")
+        floor = stored_noise_floor(self.config, self.rid, line, self.number) if self.resumed else None
+        if floor is None:
+            floor = self._judged(lambda: measure_noise_floor(Rejudger(self.config, self.res.judge), verdict.report,
+                                                             self.number, self.should_stop), "the noise floor")
         # the holdout too scores the commit's clean export, never files the worktree holds outside it
-        holdout = self._judged(lambda: self.res.evaluate("holdout", self.committed.workspace, kind="holdout",
-                                                         experiment_number=self.number), "the holdout")
+        holdout = self._evaluation("holdout", kind="holdout")
         judge_holdout(self.config, holdout, number=self.number, ruler_id=self.rid, ruler_quality=verdict.quality,
                       model_line=line, previous=None if self.baseline else self.incumbent.number,
                       noise_floor=floor, is_baseline=self.baseline and (self.measure is None or self.measure.line_baseline))
@@ -353,7 +351,8 @@ class Iteration:
         self.durations[self.step] = round(self.durations.get(self.step, 0.0) + time.perf_counter() - self.step_started, 4)
         reason = stop.describe()
         self._save_partial()
-        suspend_experiment(self.config, self.git, self.number, stop.resume_step, self.snapshot, reason, self.durations)
+        suspend_experiment(self.config, self.git, self.number, stop.resume_step, getattr(self, "snapshot", None),
+                           reason, self.durations)
         log.warning("experiment %04d: suspended — %s; resumes from step %s on restart", self.number, reason,
                     stop.resume_step)
         return IterationResult(self.number, "suspended", reason, baseline=self.baseline,
@@ -376,4 +375,5 @@ class Iteration:
 
 
 STOPPABLE = ("claimed", "worktree", "agent", "verify", "rescore")
+RESUMABLE = ("rescore", "decide")  # a stop inside these (an evaluation, a re-judging round) resumes at rescore
 RESUME_AT = {("verify", "rescore"): "rescore", ("rescore", "decide"): "rescore"}  # (left, entered) -> resume step

@@ -24,9 +24,11 @@ log = logging.getLogger("loop.daemon")
 NOISE_EVENT = "noise_floor"
 
 
-def measure_noise_floor(rejudger: Rejudger, report, number: int) -> float:
-    """Re-judge `report`'s outputs (experiment `number`'s full gate) and store the floor under its key."""
-    second = rejudger.rejudge(report, kind="noise", experiment_number=number, subject=number)
+def measure_noise_floor(rejudger: Rejudger, report, number: int, should_stop=None) -> float:
+    """Re-judge `report`'s outputs (experiment `number`'s full gate) and store the floor under its key.
+    The round is named (`noise/N`): one a stop interrupted continues with the draws it made."""
+    second = rejudger.rejudge(report, kind="noise", experiment_number=number, subject=number,
+                              owner=f"noise/{number}", should_stop=should_stop)
     floor = noise_floor_from(scores_from_outcomes(report.outcomes), scores_from_outcomes(second.outcomes))
     line = line_key(report.backend)
     with session_scope(rejudger.config) as db:
@@ -51,12 +53,13 @@ def stored_noise_floor(config, ruler_id: str, model_line: str | None, incumbent:
     return None
 
 
-def incumbent_noise_floor(rejudger: Rejudger, ruler_id: str, incumbent_number: int, evaluation_id: int) -> float:
+def incumbent_noise_floor(rejudger: Rejudger, ruler_id: str, incumbent_number: int, evaluation_id: int,
+                          should_stop=None) -> float:
     """The floor of this incumbent under this ruler and its model line, measured now when missing."""
     report = stored_report(rejudger.config, evaluation_id)
     floor = stored_noise_floor(rejudger.config, ruler_id, line_key(report.backend), incumbent_number)
     if floor is None:
-        floor = measure_noise_floor(rejudger, report, incumbent_number)
+        floor = measure_noise_floor(rejudger, report, incumbent_number, should_stop)
     return floor
 
 

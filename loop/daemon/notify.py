@@ -24,7 +24,8 @@ from loop.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["new_best", "invalid", "training_request", "halt", "model_line", "judge_drift", "judge_waiting"]
+Kind = Literal["new_best", "invalid", "training_request", "halt", "model_line", "judge_drift", "judge_waiting",
+               "agent_api_waiting"]
 KINDS: tuple[str, ...] = get_args(Kind)
 WEBHOOK_TIMEOUT_S = 5.0
 DESKTOP_TIMEOUT_S = 5.0
@@ -36,6 +37,7 @@ TITLES = {
     "model_line": "autoresearch: model changed, new model line",
     "judge_drift": "autoresearch: the judge drifted",
     "judge_waiting": "autoresearch: waiting for the judge",
+    "agent_api_waiting": "autoresearch: waiting for the agent's API",
 }
 
 

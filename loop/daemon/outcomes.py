@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 
 class StopRequested(Exception):
     def __init__(self, step: str, reason: str = "stopped by signal", resume_step: str | None = None,
-                 unreachable: str | None = None):
+                 unreachable: str | None = None, waiting_for: str = "the judge"):
         super().__init__(step)
         self.step, self.reason, self.resume_step = step, reason, resume_step
-        self.unreachable = unreachable  # set when a run that does not wait (--once) met an unreachable judge
+        self.unreachable = unreachable  # set when a run that does not wait (--once) met an unreachable service
+        self.waiting_for = waiting_for  # which service: "the judge" or "the agent's API"
 
     def describe(self) -> str:
         if self.unreachable:
-            return f"stopped waiting for the judge in step {self.step}: {self.unreachable}"
+            return f"stopped waiting for {self.waiting_for} in step {self.step}: {self.unreachable}"
         if self.reason.startswith("stopped by"):
             return f"stopped by signal in step {self.step}"
         return f"abandoned in step {self.step}: {self.reason}"
@@ -35,7 +36,8 @@ class IterationResult:
     new_best: bool = False
     ruler_tampered: bool = False
     durations: dict[str, float] = field(default_factory=dict)
-    judge_unreachable: str | None = None  # suspended because the judge was unreachable and the run does not wait
+    unreachable: str | None = None  # suspended because a service was unreachable and the run does not wait
+    waiting_for: str | None = None  # that service: "the judge" or "the agent's API"
 
 
 @dataclass

@@ -111,10 +111,12 @@ def resumable(config: Config) -> list[int]:
     return [row.number for row in experiments.unfinished(config) if row.status == "running" and row.resume_step]
 
 
-def suspend_experiment(config: Config, git: GitRecord, number: int, step: str, snapshot: str, reason: str,
+def suspend_experiment(config: Config, git: GitRecord, number: int, step: str, snapshot: str | None, reason: str,
                        durations: dict) -> None:
-    """Leave experiment `number` resumable from `step`: its snapshot pinned, its worktree removed."""
-    git.keep_under_experiments(number, snapshot)
+    """Leave experiment `number` resumable from `step`: its snapshot pinned (none before the agent's work
+    exists: a resume from `agent` starts again from the parent commit), its worktree removed."""
+    if snapshot is not None:
+        git.keep_under_experiments(number, snapshot)
     experiments.update(config, number, resume_step=step, reason=f"{reason}; resumes from step {step} on restart",
                        durations=durations)
     _remove(git, number)

@@ -38,6 +38,7 @@ from loop.daemon.scheduler import Clock, IterationScheduler, SystemClock, Window
 from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Plateau, RunState, StopKind, StopReason,
                                   Until, first_stop, signal_stop, tamper_stop)
 from loop.daemon.status import StatusLine
+from loop.errors import AgentApiUnavailable
 from loop.daemon.watchers import Watchers
 
 log = logging.getLogger("loop.daemon")
@@ -68,6 +69,7 @@ class RunSummary:
 
 
 SUSPENDED = "suspended"  # IterationResult.status of an experiment a stop interrupted (it resumes next start)
+AGENT_API = AgentApiUnavailable.service
 MAINTENANCE_EVERY = 20  # iterations between two maintenance passes (also once at start)
 
 
@@ -234,10 +236,10 @@ class Daemon:
                 self.request_stop(reason)
 
     def _waiter(self):
-        """How this run treats an unreachable judge: wait (with backoff) unless it is `--once`."""
-        from loop.daemon.waiting import JudgeWaiter
+        """How this run treats an unreachable judge or agent API: wait (with backoff) unless it is `--once`."""
+        from loop.daemon.waiting import Waiter
 
-        return JudgeWaiter(self.config, patient=not self.options.once, should_stop=self.should_stop,
+        return Waiter(self.config, patient=not self.options.once, should_stop=self.should_stop,
                            on_wait=self.status.waiting)
 
     def _account(self, result: IterationResult) -> None:
@@ -326,9 +328,10 @@ class Daemon:
 
 
 def once_failure(result: IterationResult) -> StopReason | None:
-    """Why `run --once` must exit non-zero after `result`: an unreachable judge, or a crash."""
-    if result.judge_unreachable:
-        return StopReason(StopKind.JUDGE_UNREACHABLE, f"{result.judge_unreachable} — experiment {result.number:04d} "
+    """Why `run --once` must exit non-zero after `result`: an unreachable judge or agent API, or a crash."""
+    if result.unreachable:
+        kind = StopKind.AGENT_API_UNREACHABLE if result.waiting_for == AGENT_API else StopKind.JUDGE_UNREACHABLE
+        return StopReason(kind, f"{result.unreachable} — experiment {result.number:04d} "
                           "suspended, no quality recorded; it resumes on the next start")
     if result.status == "crashed":
         return StopReason(StopKind.CRASHED, f"experiment {result.number:04d} crashed: {result.reason}")

@@ -1,5 +1,5 @@
 """One live status line while the daemon runs: experiment, step, elapsed, best quality so far, and
-"waiting for the judge since HH:MM (n tries)" while the judge is unreachable (loop/daemon/waiting.py).
+"waiting for the judge since HH:MM (n tries)" (or "for the agent's API") while it is unreachable (loop/daemon/waiting.py).
 
 Rich `Live` on a terminal; when stderr is not a terminal, a plain line per step change instead.
 """
@@ -56,7 +56,7 @@ class StatusLine:
             print(self.render().plain, file=sys.stderr, flush=True)
 
     def waiting(self, outage) -> None:
-        """An `Outage` (its `line()`) while waiting for the judge; None once it answers again."""
+        """An `Outage` (its `line()`) while waiting for the judge or the agent's API; None once it answers."""
         with self._lock:
             self.waiting_line = outage.line() if outage is not None else None
         if self._live is not None:

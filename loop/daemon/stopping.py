@@ -29,6 +29,7 @@ class StopKind(str, Enum):
     ONCE = "once"
     CANNOT_RUN = "cannot_run"
     JUDGE_UNREACHABLE = "judge_unreachable"  # --once: the judge stayed unreachable after the retries
+    AGENT_API_UNREACHABLE = "agent_api_unreachable"  # --once: the agent's model API stayed unreachable
     CRASHED = "crashed"  # --once: the experiment crashed (e.g. an infrastructure error)
 
 

@@ -3,7 +3,7 @@
     with ScriptedAnthropicServer(lambda body: Reply([{"type": "text", "text": "hi"}])) as server:
         client = anthropic.Anthropic(base_url=server.base_url, api_key="dummy")
 
-It listens on 127.0.0.1 with a free port, in a background thread (`ThreadingHTTPServer`), and serves:
+It listens on 127.0.0.1 with a free port (or `port=`), in a background thread (`ThreadingHTTPServer`), and serves:
 
 - `POST /v1/messages` (also `?beta=true`, as the Claude Code CLI posts): the handler gets the JSON body
   and returns a `Reply`. With `"stream": true` in the body the answer is Server-Sent Events shaped as the
@@ -60,14 +60,14 @@ def tool_use_reply(name: str, tool_input: dict, *, tool_id: str | None = None, *
 class ScriptedAnthropicServer:
     """Context manager; `.base_url`, `.requests` (JSON bodies received on /v1/messages), `.stop()`."""
 
-    def __init__(self, handler: Callable[[dict], Reply], *, delay_s: float = 0.0):
+    def __init__(self, handler: Callable[[dict], Reply], *, delay_s: float = 0.0, port: int = 0):
         self.handler = handler
         self.delay_s = delay_s
         self._lock = threading.Lock()
         self._requests: list[dict] = []
         self._log: list[dict] = []
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
         self._httpd.owner = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="scripted-anthropic", daemon=True)
         self._thread.start()

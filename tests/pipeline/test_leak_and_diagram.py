@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from loop.sandbox.leak import gold_leak, ngram_overlap
 from loop.schemas import Answer
 from loop.trace_diagram import trace_to_svg
@@ -73,3 +75,20 @@ def test_svg_is_valid_xml_and_distinguishes_the_three_kinds():
 
 def test_empty_trace_still_draws():
     ET.fromstring(trace_to_svg([], "nothing"))
+
+
+def test_the_cheap_bound_never_hides_an_edit_similarity_copy():
+    """`ratio_bound` skips difflib's ratio() only where ratio() could not reach the threshold."""
+    import random
+    from difflib import SequenceMatcher
+
+    from loop.sandbox.leak import _Folded, ratio_bound
+
+    rng = random.Random(7)
+    words = "what when where who how many your trip budget dates kids city plan paris the a of to in".split()
+    for _ in range(2000):
+        a, b = (" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(2))
+        fa, fb = _Folded(a), _Folded(b)
+        matcher = SequenceMatcher(None, fa.norm, fb.norm, autojunk=False)
+        assert ratio_bound(fa, fb) == pytest.approx(matcher.quick_ratio())
+        assert matcher.ratio() <= ratio_bound(fa, fb) + 1e-12

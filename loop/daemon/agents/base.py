@@ -92,6 +92,7 @@ class AgentOutcome(BaseModel):
     duration_s: float | None = None
     denials: list[str] = Field(default_factory=list)  # tool calls refused by the access hook
     error: str | None = None  # set when the agent failed; the experiment is then recorded as crashed
+    api_unavailable: str | None = None  # its model API unreachable/overloaded/rate-limited: the daemon waits
     stop_reason: str | None = None  # e.g. "done", "max_turns", "time_cap", "budget_cap", "stopped"
 
 

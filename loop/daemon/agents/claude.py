@@ -18,6 +18,11 @@ arrived before (cost, turns, usage, denials) still lands in the `AgentOutcome`.
 ResultMessage subtype verbatim (e.g. `error_during_execution`). `error` is set when the run failed
 (API error, CLI crash) or when a cap ended it before the agent recorded its hypothesis; a capped run
 that did record one is not an error. `denials` are the hook's refusals with their reasons.
+`api_unavailable` is set beside `error` when the run failed because the model API was unreachable,
+overloaded or rate-limiting (`api_outage`): the CLI ends such a run with an AssistantMessage whose
+`error` is `server_error` (connection refused, HTTP 500, 529) or `rate_limit` (HTTP 429); HTTP 400
+gives `unknown`, 401 `authentication_failed` (measured with CLI 2.1.330). The daemon then waits and
+runs the agent again instead of recording a crash (loop/daemon/agent_step.py).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -76,6 +82,7 @@ class _Run:
         self.failure: str | None = None  # what went wrong (not a cap)
         self.cap: str | None = None  # which cap ended the run, if one did
         self.stderr: list[str] = []
+        self.api_errors: list[str] = []  # what the CLI reported of failed API calls (AssistantMessage.error + text)
         self.lock = threading.Lock()
 
     def on_decision(self, tool_name: str, tool_input: Any, decision: Decision) -> None:
@@ -89,6 +96,10 @@ class _Run:
             self.stderr = (self.stderr + [line])[-STDERR_TAIL:]
 
     def on_assistant(self, message: AssistantMessage) -> None:
+        error = getattr(message, "error", None)
+        if error:
+            text = " ".join(getattr(b, "text", "") for b in message.content or []).strip()
+            self.api_errors.append(f"{error}: {text}" if text else str(error))
         if message.parent_tool_use_id is None:
             self.turns += 1
         for key, value in (message.usage or {}).items():
@@ -238,6 +249,7 @@ class ClaudeAgent:
             duration_s=round(wall_s, 3),
             denials=denials,
             error=error,
+            api_unavailable=api_outage(state) if error is not None and state.cap is None else None,
             stop_reason=state.stop_reason or "error",
         )
 
@@ -257,6 +269,28 @@ def _denial_text(denial: Any) -> str:
         target = tool_input.get("file_path") or tool_input.get("path") or tool_input.get("pattern") or ""
         return f"{denial.get('tool_name', '?')} {target}".strip()
     return str(denial)
+
+
+OUTAGE_KINDS = ("rate_limit", "server_error")  # AssistantMessage.error values that mean "try again later"
+OUTAGE_TEXT = re.compile(r"\b(429|5\d\d)\b|overloaded|rate.?limit|connection (error|refused)|ECONNREFUSED|ECONNRESET|"
+                         r"socket hang up|fetch failed|timed? ?out|unable to connect", re.IGNORECASE)
+
+
+def api_outage(state: _Run) -> str | None:
+    """Why the run failed, when it failed because the model API was unreachable, overloaded or
+    rate-limiting (a reason to wait and run again), else None (the agent's own failure: a crash).
+    Read from what the CLI reported: the API-error assistant message and the result text."""
+    reports = list(state.api_errors)
+    if state.result is not None and state.result.is_error:
+        reports.append(str(state.result.result or ""))
+    for report in reports:
+        kind = report.split(":", 1)[0]
+        if kind in OUTAGE_KINDS or (kind not in NOT_OUTAGE and OUTAGE_TEXT.search(report)):
+            return " ".join(report.split())[:300]
+    return None
+
+
+NOT_OUTAGE = ("authentication_failed", "billing_error", "invalid_request", "max_output_tokens")
 
 
 def _describe(exc: Exception, state: _Run) -> str:
