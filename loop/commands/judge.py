@@ -168,5 +168,49 @@ def agree_command(
         err.print(f"[yellow]{report.errors} candidate(s) left out: a judge failed on them[/]")
 
 
+@app.command("export-pairs")
+def export_pairs_command(
+    out: Path = typer.Option(..., "--out", help="The JSONL file to write (the row shape of `train data pref`)."),
+    drafts: Path = typer.Option(None, "--drafts", help="Training-pool drafts (JSONL, as `train drafts` writes): "
+                                "those every --judge finds better than the pool's gold become judge pairs."),
+    judges: list[str] = typer.Option(None, "--judge", help="A judge for the drafts (repeat for several; all must "
+                                     "agree). Default: the config's."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and render every pair; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    repo: Path = REPO,
+) -> None:
+    """Preference pairs for the training track: people's labels on training-pool drafts (not ties), and
+    drafts the judges find better than the pool's gold. Labels on ruler cases never leave the record, and a
+    pair that is a near-copy of ruler/holdout text is refused by name (the guard's own check)."""
+    from loop.judges import JUDGES, make_judge
+    from loop.judges.pairs import export_pairs
+
+    for name in judges or []:
+        if name not in JUDGES:
+            fail(f"--judge {name!r} is not a judge; known: {', '.join(JUDGES)}")
+    if judges and drafts is None:
+        fail("--judge judges drafts: pass --drafts FILE too")
+    config = config_or_exit(repo)
+    if drafts is not None and not Path(drafts).is_file():
+        fail(f"{drafts}: file not found")
+    built = [make_judge(config, name) for name in (judges or [None])] if drafts is not None else []
+    log = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
+    try:
+        report = export_pairs(config, out, drafts=drafts, judges=built, dry_run=dry_run, log=log)
+    except InputError as exc:
+        fail(str(exc))
+    finally:
+        for judge in built:
+            getattr(judge, "close", lambda: None)()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(f"{'would write' if dry_run else 'wrote'} {report.human + report.judge} pair(s) "
+                   f"({report.human} human, {report.judge} judge) → {out}; {report.ties} tie label(s) skipped, "
+                   f"{report.drafts_judged} draft(s) judged, {len(report.refused)} refused")
+        for r in report.refused:
+            typer.echo(f"  refused {r.id}: {r.reason}")
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="judge")
