@@ -9,9 +9,13 @@ is slow on two cores, so it judges the first BENCH_JUDGES_LOCAL_LADDERS ladders 
 12 requests); its full-gate wall time is estimated from its seconds per case x 30. Set the variable
 to 0 to leave it out. A model that is not fetched is named, and its figures left out.
 
-The replay-vs-baseline figure evaluates the shipped agent_workspace on BENCH_JUDGES_GATE (default dev)
-twice into a scratch record: replay runner (template answers) and llama runner on the config's model.
-BENCH_JUDGES_BASELINE=0 leaves it out. Decision (issue 12): "clearly below" is at least 0.05 quality.
+The replay-vs-baseline figure evaluates the shipped agent_workspace on BENCH_JUDGES_GATE (default full)
+twice into a scratch record: replay runner (template answers) and llama runner on the config's model,
+both judged by proxy v2. On the full gate the dev-gate figures are read from the same outcomes (the dev
+ids are a subset: no second run), and the full gate's valid candidates (template and real) are re-judged
+by proxy v1 for the v2-v1 agreement on real candidates beside the ladders'. BENCH_JUDGES_GATE=dev runs the
+10 dev cases only; BENCH_JUDGES_BASELINE=0 leaves it out. Decision (issue 12): "clearly below" is at least
+0.05 quality.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from pathlib import Path
 
 from loop.config import REPO_ROOT, Config, load_config
 from loop.judges.agreement import compare
-from loop.schemas import CaseJudgement
+from loop.schemas import CaseJudgement, CaseOutcome
 from loop.testing.judge_ladders import RUNGS, Ladder, ladder_pairs, ladders
-from ruler.scoring import pairwise_score, rubric_score
+from ruler.scoring import pairwise_score, rubric_score, summarize
 
 LADDER_GATE = 0.90
 CLEARLY_BELOW = 0.05
@@ -77,10 +81,10 @@ def report_run(run: JudgeRun, chosen: list[Ladder]) -> None:
         print(f"judges_{run.name}_position_flip_rate: {flips}/{len(judged)} = {flips / len(judged):.1%}")
 
 
-def report_agreement(a: JudgeRun, b: JudgeRun) -> None:
+def report_agreement(a: JudgeRun, b: JudgeRun, key: str | None = None) -> None:
     n = min(len(a.judgements), len(b.judgements))
     measures, left_out = compare(a.judgements[:n], b.judgements[:n])
-    key = f"judges_agree_{a.name}_vs_{b.name}"
+    key = key or f"judges_agree_{a.name}_vs_{b.name}"
     print(f"{key}_candidates: {n}  left_out: {left_out}")
     for m in measures:
         kappa = "n/a" if m.kappa is None else f"{m.kappa:.3f}"
@@ -102,34 +106,60 @@ def local_judge_run(config: Config, chosen: list[Ladder]) -> JudgeRun | None:
         return judge_ladders(f"local_{spec.name}", judge, chosen)
 
 
-def replay_vs_baseline(config: Config, gate: str) -> None:
-    """The template answers of the replay runner and the real baseline, same gate, same judge (proxy v2)."""
+def gate_figures(name: str, gate: str, outcomes: list[CaseOutcome], wall_s: float | None = None) -> float:
+    """One runner's quality on one gate from its case outcomes (the frozen formula); prints the line."""
+    summary = summarize([o.judgement for o in outcomes if o.judgement is not None])
+    wall = f", wall {wall_s:.0f} s" if wall_s is not None else " (the full gate's outcomes on these cases)"
+    print(f"judges_{gate}_{name}_quality: {summary.quality:.3f}  (W/T/L {summary.wins}/{summary.ties}/"
+          f"{summary.losses}, scored {summary.scored_cases}{wall})")
+    return summary.quality
+
+
+def replay_vs_baseline(config: Config, gate: str, baseline_runner: str = "llama") -> None:
+    """The template answers of the replay runner and the real baseline, same gate, same judge (proxy v2).
+    On the full gate the dev-gate figures come from the same outcomes (the dev ids are a subset), and the
+    full gate's valid candidates are re-judged by proxy v1 for the v2-v1 agreement on real candidates."""
     from loop import models
     from loop.db.session import upgrade
     from loop.evaluate import evaluate
+    from loop.judges.agreement import StoredCandidate, rejudge
+    from loop.judges.proxy import ProxyJudge
     from loop.judges.proxy_v2 import ProxyV2Judge
+    from loop.ruler_files import gate_cases
 
     spec = models.REGISTRY[config.model]
     path = models.models_dir() / spec.name / spec.main_file
-    if not path.exists():
+    if baseline_runner == "llama" and not path.exists():
         print(f"judges_baseline_skipped: {path} not fetched (autoresearch models fetch --model {spec.name})")
         return
     judge = ProxyV2Judge()
-    quality = {}
+    gates = [gate] + (["dev"] if gate == "full" else [])
+    dev_ids = {c.id for c in gate_cases(config.ruler_dir, "dev")}
+    quality: dict[str, dict[str, float]] = {g: {} for g in gates}
+    valid: list[tuple[StoredCandidate, CaseJudgement]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for runner in ("replay", "llama"):
+        for name, runner in (("replay", "replay"), ("baseline", baseline_runner)):
             cfg = load_config(REPO_ROOT, database_url=f"sqlite:///{Path(tmp) / 'record.sqlite'}", runner=runner,
                               model=config.model, judge="proxy")
             upgrade(cfg)
             report = evaluate(cfg, gate, judge=judge, progress=False, use_cache=False)
-            quality[runner] = report.summary.quality
-            print(f"judges_{gate}_{runner}_quality: {report.summary.quality:.3f}  "
-                  f"(W/T/L {report.summary.wins}/{report.summary.ties}/{report.summary.losses}, "
-                  f"scored {report.summary.scored_cases}, wall {report.wall_s:.0f} s)")
-    gap = quality["llama"] - quality["replay"]
-    verdict = "clearly below" if gap >= CLEARLY_BELOW else "NOT clearly below"
-    print(f"judges_{gate}_baseline_minus_replay: {gap:+.3f}  (target >= {CLEARLY_BELOW}; {verdict}; "
-          f"baseline = {spec.name} on the shipped agent_workspace, judge {judge.judge_id})")
+            quality[gate][name] = gate_figures(name, gate, report.outcomes, report.wall_s)
+            if gate == "full":
+                quality["dev"][name] = gate_figures(name, "dev", [o for o in report.outcomes if o.case_id in dev_ids])
+            cases = {c.id: c for c in gate_cases(cfg.ruler_dir, gate)}
+            valid += [(StoredCandidate(case=cases[o.case_id], candidate=o.candidate, evaluation_id=0,
+                                       experiment_number=None), o.judgement)
+                      for o in report.outcomes if not o.invalid_reason and o.candidate and o.judgement]
+    for g in gates:
+        gap = quality[g]["baseline"] - quality[g]["replay"]
+        verdict = "clearly below" if gap >= CLEARLY_BELOW else "NOT clearly below"
+        print(f"judges_{g}_baseline_minus_replay: {gap:+.3f}  (target >= {CLEARLY_BELOW}; {verdict}; "
+              f"baseline = runner {baseline_runner}, model {spec.name}, on the shipped agent_workspace; "
+              f"judge {judge.judge_id})")
+    v1 = ProxyJudge()
+    v1_run = JudgeRun("proxy_v1", v1.judge_id, rejudge(v1, [s for s, _ in valid]), 0.0, 0)
+    v2_run = JudgeRun("proxy_v2", judge.judge_id, [j for _, j in valid], 0.0, 0)
+    report_agreement(v2_run, v1_run, key=f"judges_{gate}_candidates_agree_proxy_v2_vs_proxy_v1")
 
 
 def main() -> None:
@@ -153,4 +183,4 @@ def main() -> None:
         for b in runs[i + 1:]:
             report_agreement(a, b)
     if os.environ.get("BENCH_JUDGES_BASELINE", "1") != "0":
-        replay_vs_baseline(config, os.environ.get("BENCH_JUDGES_GATE", "dev"))
+        replay_vs_baseline(config, os.environ.get("BENCH_JUDGES_GATE", "full"))

@@ -1,5 +1,6 @@
 """`autoresearch judge case` (probe a judge on one candidate set) and `autoresearch judge agree`
-(two judges on the stored candidates: agreement and Cohen's kappa). Neither writes to the record."""
+(agreement per rubric dimension and for the verdict, Cohen's kappa: two judges on the stored candidates,
+a judge against the human labels, or every stored rater pair). Neither writes to the record."""
 
 from __future__ import annotations
 
@@ -112,24 +113,51 @@ def case_command(
 
 @app.command("agree")
 def agree_command(
-    a: str = typer.Option(..., "--a", help="First judge (proxy | proxy-v1 | local | anthropic | panel)."),
-    b: str = typer.Option(..., "--b", help="Second judge."),
+    a: str = typer.Option(None, "--a", help="First judge (proxy | proxy-v1 | local | anthropic | panel)."),
+    b: str = typer.Option(None, "--b", help="Second judge, or `human`: the people's labels (/label)."),
+    stored: bool = typer.Option(False, "--stored", help="Re-judge nothing: every pair of raters in the record "
+                                "(each judge id's stored judgements, and the human labels)."),
     experiments: str = typer.Option(None, "--experiments", help="Experiment numbers, e.g. 3,5,7-9 (default: all)."),
     limit: int = typer.Option(None, "--limit", help="At most this many stored candidates (the newest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     repo: Path = REPO,
 ) -> None:
-    """Re-judge stored candidates with two judges: per-dimension and verdict agreement, Cohen's kappa."""
+    """Agreement per rubric dimension and for the verdict (raw, Cohen's kappa, bootstrap 95 % interval):
+    two judges re-judging the stored candidates; a judge re-judging the labelled ones against the people
+    (`--b human`); or, with --stored, every pair of raters as the record holds them."""
     from loop.judges import JUDGES
-    from loop.judges.agreement import agree, parse_numbers, render_agreement
+    from loop.judges.agreement import BOOTSTRAP_SAMPLES, agree, parse_numbers, render_agreement
+    from loop.judges.rater_agreement import HUMAN, agree_with_people, render_pairs, stored_agreement
 
+    if stored:
+        if a or b or experiments:
+            fail("--stored compares every rater in the record; it takes no --a, --b or --experiments")
+        config = config_or_exit(repo)
+        from loop.db.session import session_scope
+
+        try:
+            with session_scope(config) as db:
+                pairs = stored_agreement(db.connection(), samples=BOOTSTRAP_SAMPLES)
+        except InputError as exc:
+            fail(str(exc))
+        typer.echo(json.dumps([p.model_dump(mode="json") for p in pairs], indent=2) if as_json else render_pairs(pairs))
+        return
+    if not a or not b:
+        fail("name two raters with --a and --b (or use --stored)")
+    if a == HUMAN:
+        a, b = b, a
     for name, value in (("--a", a), ("--b", b)):
-        if value not in JUDGES:
-            fail(f"{name} {value!r} is not a judge; known: {', '.join(JUDGES)}")
+        if value not in JUDGES and not (name == "--b" and value == HUMAN):
+            fail(f"{name} {value!r} is not a judge; known: {', '.join(JUDGES)} (and `{HUMAN}` for the labels)")
+    if b == HUMAN and experiments:
+        fail("--experiments does not apply against the human labels: the labelled candidates are re-judged")
     config = config_or_exit(repo)
     try:
-        numbers = parse_numbers(experiments) if experiments else None
-        report = agree(config, a, b, experiments=numbers, limit=limit)
+        if b == HUMAN:
+            report = agree_with_people(config, a, limit=limit, samples=BOOTSTRAP_SAMPLES)
+        else:
+            numbers = parse_numbers(experiments) if experiments else None
+            report = agree(config, a, b, experiments=numbers, limit=limit)
     except InputError as exc:
         fail(str(exc))
     if as_json:
@@ -138,6 +166,50 @@ def agree_command(
         typer.echo(render_agreement(report))
     if report.errors:
         err.print(f"[yellow]{report.errors} candidate(s) left out: a judge failed on them[/]")
+
+
+@app.command("export-pairs")
+def export_pairs_command(
+    out: Path = typer.Option(..., "--out", help="The JSONL file to write (the row shape of `train data pref`)."),
+    drafts: Path = typer.Option(None, "--drafts", help="Training-pool drafts (JSONL, as `train drafts` writes): "
+                                "those every --judge finds better than the pool's gold become judge pairs."),
+    judges: list[str] = typer.Option(None, "--judge", help="A judge for the drafts (repeat for several; all must "
+                                     "agree). Default: the config's."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and render every pair; write nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    repo: Path = REPO,
+) -> None:
+    """Preference pairs for the training track: people's labels on training-pool drafts (not ties), and
+    drafts the judges find better than the pool's gold. Labels on ruler cases never leave the record, and a
+    pair that is a near-copy of ruler/holdout text is refused by name (the guard's own check)."""
+    from loop.judges import JUDGES, make_judge
+    from loop.judges.pairs import export_pairs
+
+    for name in judges or []:
+        if name not in JUDGES:
+            fail(f"--judge {name!r} is not a judge; known: {', '.join(JUDGES)}")
+    if judges and drafts is None:
+        fail("--judge judges drafts: pass --drafts FILE too")
+    config = config_or_exit(repo)
+    if drafts is not None and not Path(drafts).is_file():
+        fail(f"{drafts}: file not found")
+    built = [make_judge(config, name) for name in (judges or [None])] if drafts is not None else []
+    log = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
+    try:
+        report = export_pairs(config, out, drafts=drafts, judges=built, dry_run=dry_run, log=log)
+    except InputError as exc:
+        fail(str(exc))
+    finally:
+        for judge in built:
+            getattr(judge, "close", lambda: None)()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(f"{'would write' if dry_run else 'wrote'} {report.human + report.judge} pair(s) "
+                   f"({report.human} human, {report.judge} judge) → {out}; {report.ties} tie label(s) skipped, "
+                   f"{report.drafts_judged} draft(s) judged, {len(report.refused)} refused")
+        for r in report.refused:
+            typer.echo(f"  refused {r.id}: {r.reason}")
 
 
 def register(root: typer.Typer) -> None:

@@ -1,7 +1,8 @@
 """The labelling view: one stored candidate at a time against its case's gold, shown as A and B in a
 random order with authorship hidden. The person picks A / tie / B (keys a, t, b; or the buttons) and may
 score the candidate's five dimensions; the label is stored with who and when, under the write rules of
-`loop.dashboard.writes`. Below the form: each judge's agreement with the labels so far.
+`loop.dashboard.writes`. Below the form: each judge's agreement with the labels so far, for the verdict and
+every rubric dimension the people scored.
 
     GET  /label   the next unlabelled candidate of this author, and the judges-vs-people table
     POST /label   store one label (same origin, the page's CSRF token), then 303 back to /label
@@ -21,9 +22,10 @@ from loop.dashboard.pages import e, fmt, layout
 from loop.dashboard.writes import MAX_FORM_BYTES, WriteGuard, WriteRefused, read_form
 from loop.db.models import HumanLabel
 from loop.db.session import session_scope
-from loop.judges.human import PICKS, JudgeVsHumans, LabelItem, judges_vs_humans, label_count, next_unlabelled, \
+from loop.judges.human import PICKS, LabelItem, judges_vs_humans, label_count, next_unlabelled, \
     parse_dims, unblind
-from loop.schemas import DIMENSIONS, Answer
+from loop.judges.rater_agreement import RUBRIC, RaterPair
+from loop.schemas import Answer
 
 
 class LabelView:
@@ -79,20 +81,25 @@ def _set(name: str, answer: Answer) -> str:
     return f'<section class="set" id="set-{name.lower()}"><h3>{name}: {e(answer.title)}</h3><ol>{items}</ol></section>'
 
 
-def _agreement_table(table: list[JudgeVsHumans]) -> str:
+def _agreement_table(table: list[RaterPair]) -> str:
+    """One row per judge and measure: the verdict (class "judge") and each rubric dimension the people
+    scored (class "dim"), each with its raw agreement, kappa and interval."""
     if not table:
         return '<p class="muted" id="kappa-none">No judge has a verdict on a labelled candidate yet.</p>'
     rows = "".join(
-        f'<tr class="judge"><td>{e(r.judge_id)}</td><td>{r.agreement.n}</td><td>{r.agreement.raw:.1%}</td>'
-        f'<td class="kappa">{fmt(r.agreement.kappa)}</td>'
-        f'<td>{"—" if r.agreement.low is None else f"[{r.agreement.low:.2f}, {r.agreement.high:.2f}]"}</td></tr>'
-        for r in table)
-    return ('<table id="kappa"><thead><tr><th>judge</th><th>labels</th><th>raw agreement</th>'
-            f'<th>Cohen\'s kappa</th><th>95 % interval</th></tr></thead><tbody>{rows}</tbody></table>')
+        f'<tr class="{"judge" if m.measure == "verdict" else "dim"}" data-judge="{e(pair.rater_a)}" '
+        f'data-measure="{e(m.measure)}"><td>{e(pair.rater_a) if i == 0 else ""}</td>'
+        f'<td>{e(m.measure.replace("_", "-"))}</td><td>{m.n}</td><td>{m.raw:.1%}</td>'
+        f'<td class="kappa">{fmt(m.kappa)}</td>'
+        f'<td>{"—" if m.low is None else f"[{m.low:.2f}, {m.high:.2f}]"}</td><td>{e(m.weights)}</td></tr>'
+        for pair in table for i, m in enumerate(pair.measures))
+    return ('<table id="kappa"><thead><tr><th>judge</th><th>measure</th><th>labels</th><th>raw agreement</th>'
+            "<th>Cohen's kappa</th><th>95 % interval</th><th>weights</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def label_page(item: LabelItem | None, task: str, gold: Answer | None, token: str, author: str, mine: int,
-               everyone: int, table: list[JudgeVsHumans]) -> str:
+               everyone: int, table: list[RaterPair]) -> str:
     head = (f'<h1>Label cases</h1><p class="muted">labelling as <b id="author">{e(author)}</b> · '
             f'<span id="mine">{mine}</span> label(s) by you, {everyone} in all. Ruler labels calibrate the '
             'judges and never leave the record.</p>')
@@ -104,7 +111,7 @@ def label_page(item: LabelItem | None, task: str, gold: Answer | None, token: st
             f'<p class="dims">{side}: ' + "".join(
                 f'<label>{d.replace("_", "-")} <select name="{side}_{d}"><option value="">—</option>'
                 + "".join(f'<option value="{v}">{v}</option>' for v in range(1, 6)) + "</select></label> "
-                for d in DIMENSIONS) + "</p>" for side in ("A", "B"))
+                for d in RUBRIC) + "</p>" for side in ("A", "B"))
         form = f"""<p class="task">Task: <b id="task">{e(task)}</b> <span class="muted">({e(item.case_id)})</span></p>
 <div class="pair">{_set("A", a)}{_set("B", b)}</div>
 <form id="label-form" method="post" action="/label">

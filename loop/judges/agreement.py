@@ -17,10 +17,12 @@ from sqlalchemy import select
 
 from loop.config import Config
 from loop.errors import InputError
-from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, CaseOutcome
+from loop.schemas import Answer, Case, CaseJudgement, CaseOutcome
+from ruler.scoring import MODE_DIMENSIONS
 
 VERDICTS = ("candidate", "tie", "gold")
 SCORES = (1, 2, 3, 4, 5)
+RUBRIC = MODE_DIMENSIONS["standard"]  # the ruler's rubric dimensions, in its order
 BOOTSTRAP_SAMPLES = 1000
 
 
@@ -106,7 +108,7 @@ def compare(judgements_a: list[CaseJudgement], judgements_b: list[CaseJudgement]
     if not pairs:
         return [], left_out
     out = [measure("verdict", [x.verdict for x, _ in pairs], [y.verdict for _, y in pairs], VERDICTS, "unweighted")]
-    for dim in DIMENSIONS:
+    for dim in RUBRIC:
         out.append(measure(dim, [getattr(x.dims, dim) for x, _ in pairs], [getattr(y.dims, dim) for _, y in pairs],
                            SCORES, "quadratic"))
     return out, left_out

@@ -1,19 +1,24 @@
 """Human labels against the judges: which stored candidate a person labels next, and each judge's
-agreement with the people (verdicts: raw agreement, unweighted Cohen's kappa, bootstrap 95 % interval).
+agreement with the people (verdict and each rubric dimension: raw agreement, Cohen's kappa, bootstrap
+95 % interval; `loop.judges.rater_agreement`).
 Read-only over a connection; the write is the dashboard's (`loop.dashboard.labels`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from loop.db.models import CaseResult, Evaluation, HumanLabel
-from loop.judges.agreement import VERDICTS, Agreement, measure
-from loop.schemas import DIMENSIONS, Answer
+from loop.db.models import CaseResult, HumanLabel
+from loop.schemas import Answer
+from ruler.scoring import MODE_DIMENSIONS
+
+if TYPE_CHECKING:
+    from loop.judges.rater_agreement import RaterPair
 
 PICKS = ("A", "tie", "B")
 HUMAN_BOOTSTRAP = 400
@@ -31,11 +36,6 @@ class LabelItem(BaseModel):
     candidate: Answer
     candidate_hash: str
     shown_first: str  # which set is A: "candidate" | "gold"
-
-
-class JudgeVsHumans(BaseModel):
-    judge_id: str
-    agreement: Agreement
 
 
 def unblind(pick: str, shown_first: str) -> str:
@@ -68,36 +68,19 @@ def label_count(conn: Connection, author: str | None = None) -> int:
     return len(conn.execute(query).all())
 
 
-def judges_vs_humans(conn: Connection) -> list[JudgeVsHumans]:
-    """Per judge id: its verdicts on the labelled candidates against the people's (every label counts;
-    a candidate a judge saw several times counts once, its newest verdict)."""
-    labels = conn.execute(select(HumanLabel.candidate_hash, HumanLabel.verdict).order_by(HumanLabel.id)).all()
-    if not labels:
-        return []
-    wanted = {h for h, _ in labels}
-    verdicts: dict[str, dict[str, str]] = {}  # judge id -> hash -> verdict
-    rows = conn.execute(select(Evaluation.judge_id, CaseResult.case_id, CaseResult.candidate, CaseResult.verdict)
-                        .join(Evaluation, CaseResult.evaluation_id == Evaluation.id)
-                        .where(CaseResult.verdict.is_not(None), CaseResult.judge_error.is_(None))
-                        .order_by(Evaluation.id))
-    for judge_id, case_id, candidate, verdict in rows:
-        key = candidate_hash(case_id, candidate)
-        if key in wanted:
-            verdicts.setdefault(judge_id, {})[key] = verdict
-    out = []
-    for judge_id, by_hash in sorted(verdicts.items()):
-        pairs = [(by_hash[h], v) for h, v in labels if h in by_hash]
-        out.append(JudgeVsHumans(judge_id=judge_id, agreement=measure(
-            "verdict", [j for j, _ in pairs], [p for _, p in pairs], VERDICTS, "unweighted",
-            samples=HUMAN_BOOTSTRAP)))
-    return out
+def judges_vs_humans(conn: Connection) -> list[RaterPair]:
+    """Each judge id against the people on the labelled candidates: the verdict and every rubric dimension
+    both sides scored (`loop.judges.rater_agreement`)."""
+    from loop.judges.rater_agreement import stored_agreement
+
+    return stored_agreement(conn, samples=HUMAN_BOOTSTRAP, with_humans_only=True)
 
 
 def parse_dims(form: dict[str, str], side: str) -> dict[str, int] | None:
     """The optional 1-5 scores of set `side` (A or B), fields "A_coverage"...; ValueError naming the
     field on anything else."""
     out = {}
-    for dim in DIMENSIONS:
+    for dim in MODE_DIMENSIONS["standard"]:
         raw = (form.get(f"{side}_{dim}") or "").strip()
         if not raw:
             continue

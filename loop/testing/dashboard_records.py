@@ -23,8 +23,9 @@ from sqlalchemy import insert
 
 from loop.db.models import CaseResult, Evaluation, Experiment, Ruler, TrainingRequest
 from loop.db.session import session_scope, upgrade
+from ruler.scoring import MODE_DIMENSIONS
 
-DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
+DIMS = MODE_DIMENSIONS["standard"]  # the ruler's rubric dimensions
 TASKS = [
     "Plan a trip to Paris", "Write my resume", "Organise a birthday party", "Learn to play guitar",
     "Renovate the kitchen", "Start a vegetable garden", "Train for a marathon", "Adopt a dog",
@@ -146,7 +147,7 @@ def _cases(rng: random.Random, eval_id: int, base: float, ids: list[str], number
 def _summary(rows: list[dict]) -> dict:
     score = {"candidate": 1.0, "tie": 0.5, "gold": 0.0}
     p = sum(score[r["verdict"]] for r in rows) / len(rows)
-    r_ = sum((sum(r[d] for d in DIMS) / 5 - 1) / 4 for r in rows) / len(rows)
+    r_ = sum((sum(r[d] for d in DIMS) / len(DIMS) - 1) / 4 for r in rows) / len(rows)
     return dict(quality=0.5 * p + 0.5 * r_, pairwise=p, rubric=r_,
                 dims={d: sum(x[d] for x in rows) / len(rows) for d in DIMS},
                 wins=sum(r["verdict"] == "candidate" for r in rows), ties=sum(r["verdict"] == "tie" for r in rows),
