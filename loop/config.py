@@ -98,7 +98,8 @@ class Config(BaseModel):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.repo / 'db' / 'autoresearch.sqlite'}"
+        """The SQLAlchemy URL; `postgresql://` and `postgres://` mean the psycopg (3) driver."""
+        return sqlalchemy_url(self.database_url or f"sqlite:///{self.repo / 'db' / 'autoresearch.sqlite'}")
 
     @property
     def ruler_dir(self) -> Path:
@@ -123,6 +124,15 @@ class Config(BaseModel):
         if self.agent != "auto":
             return self.agent
         return "claude" if self.has_anthropic_credentials else "sweep"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: a bare PostgreSQL scheme gets the installed driver
+    (psycopg 3; SQLAlchemy's own default for `postgresql://` is psycopg2, not a dependency)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
 
 
 ENV_OVERRIDES = {
