@@ -37,7 +37,8 @@ def run_command(
     While the judge is unreachable the loop waits (backoff up to `judge_wait_max_s`) and resumes the
     same experiment. With --once it does not wait: exit code 5 when the judge stayed unreachable after
     its retries (nothing scored; the experiment resumes on the next start), 6 when the experiment
-    crashed (e.g. an infrastructure error: runner, model file, sandbox); 4 on ruler tampering."""
+    crashed (e.g. an infrastructure error: runner, model file, sandbox); 4 on ruler tampering; 3 when a
+    daemon already runs under this worker name; 7 when the record's database is unreachable."""
     from sqlalchemy.exc import OperationalError
 
     from loop.daemon.lock import DaemonAlreadyRunning

@@ -102,3 +102,19 @@ def test_an_unreachable_database_is_a_clear_error_and_changes_nothing(research_r
     assert "the record's database is unreachable" in refused.stderr and "no-server-here" in refused.stderr
     assert h.git(research_repo, "for-each-ref", "refs/experiments/") == ""
     assert not (research_repo / ".autoresearch" / "workers" / "w1.lock").exists()
+
+
+def test_a_second_worker_with_a_taken_name_on_another_host_is_refused(research_repo, h, pg_url):
+    from loop.db.models import Worker
+    from loop.db.session import session_scope
+
+    config = h.config_for(research_repo, database_url=pg_url)
+    upgrade(config)
+    with session_scope(config) as db:  # a live worker "night" on another machine
+        db.add(Worker(name="night", host="mac-elsewhere", pid=4242))
+    refused = h.cli(research_repo, "run", "--once", "--no-live", "--worker", "night", env={"DATABASE_URL": pg_url})
+    assert refused.returncode == 3, refused.stderr
+    assert "worker name 'night' is already taken by a live daemon on host mac-elsewhere (pid 4242" in refused.stderr
+    assert h.rows(config) == {}  # it claimed nothing
+    with session_scope(config) as db:
+        assert db.get(Worker, "night").host == "mac-elsewhere"  # and took nothing over

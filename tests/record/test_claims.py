@@ -162,3 +162,13 @@ def test_a_worker_that_died_on_this_host_frees_its_name_at_once(config):
     workers.register(config, me)
     views = workers.worker_views(config, me)
     assert [(v.name, v.pid, v.state) for v in views] == [("night", me.pid, "running")]
+
+
+def test_a_worker_whose_claim_was_recovered_meanwhile_may_not_write_another_step(config):
+    number = experiments.claim(config, worker="slow")
+    experiments.enter_step(config, number, "agent")
+    experiments.update(config, number, status="crashed", reason="died in step agent", lease_until=None)
+    with pytest.raises(experiments.LeaseLost, match="was closed as crashed by another worker"):
+        experiments.enter_step(config, number, "verify")
+    row = experiments.get(config, number)
+    assert (row.status, row.step) == ("crashed", "agent")  # the recovery's record stands
