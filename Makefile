@@ -50,12 +50,15 @@ else
 	@echo "swift test: NOT RUN: swift is not installed here (no \`swift\` on PATH), so the XCTest suite of native/ was skipped; install a Swift 6 toolchain to run it"
 endif
 
-# bubblewrap confines pipelines on Linux; chromium drives the dashboard tests. Installed with apt when
-# missing and we may (root on Debian); elsewhere a note says what the affected tests need.
+# bubblewrap confines pipelines on Linux; chromium drives the dashboard tests; the PostgreSQL server
+# (initdb, found on PATH or in Debian's /usr/lib/postgresql/*/bin) runs the record tests on PostgreSQL
+# (tests/pg.py). Installed with apt when missing and we may (root on Debian); elsewhere a note says what
+# the affected tests need.
 system-deps:
 	@missing=""; \
 	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ] && [ "$$(uname)" = Linux ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing"; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \

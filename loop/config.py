@@ -87,6 +87,9 @@ class Config(BaseModel):
     judge_wait_initial_s: float = Field(default=30.0, gt=0)  # daemon: first wait while the judge is unreachable
     judge_wait_max_s: float = Field(default=600.0, gt=0)  # daemon: the wait doubles up to this cap
     judge_wait_notify_after_s: float = Field(default=900.0, ge=0)  # daemon: notify once after waiting this long
+    # --- workers: several daemons on one record (loop/daemon/workers.py, leases.py) ---
+    worker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # this daemon's worker name (`run --worker`); None = <host>-<pid>
+    worker_lease_s: float = Field(default=60.0, gt=0)  # a claim unrenewed this long is recovered by another worker (heartbeat every quarter of it)
 
     @field_validator("judge_wait_max_s")
     @classmethod
@@ -98,7 +101,8 @@ class Config(BaseModel):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.repo / 'db' / 'autoresearch.sqlite'}"
+        """The SQLAlchemy URL; `postgresql://` and `postgres://` mean the psycopg (3) driver."""
+        return sqlalchemy_url(self.database_url or f"sqlite:///{self.repo / 'db' / 'autoresearch.sqlite'}")
 
     @property
     def ruler_dir(self) -> Path:
@@ -125,6 +129,15 @@ class Config(BaseModel):
         return "claude" if self.has_anthropic_credentials else "sweep"
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy takes it: a bare PostgreSQL scheme gets the installed driver
+    (psycopg 3; SQLAlchemy's own default for `postgresql://` is psycopg2, not a dependency)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
 ENV_OVERRIDES = {
     "DATABASE_URL": "database_url",
     "ANTHROPIC_BASE_URL": "anthropic_base_url",
@@ -134,6 +147,7 @@ ENV_OVERRIDES = {
     "AUTORESEARCH_MODEL": "model",
     "AUTORESEARCH_AGENT": "agent",
     "AUTORESEARCH_SANDBOX": "sandbox",
+    "AUTORESEARCH_WORKER": "worker",
 }
 
 

@@ -24,3 +24,31 @@ def project_copy(tmp_path: Path) -> Path:
         shutil.copytree(REPO / part, dest / part, symlinks=True,
                         ignore=shutil.ignore_patterns("__pycache__", ".cache"))
     return dest
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session (tests/pg.py), stopped at the end, also on failure."""
+    from .pg import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or under "
+                    "/usr/lib/postgresql/*/bin: `make test` installs Debian's postgresql package")
+    server = PgServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty database on the session's server; dropped after the test."""
+    from loop.db.session import engine_for
+
+    name = pg_server.create_database()
+    url = pg_server.url(name)
+    yield url
+    engine_for(url).dispose()
+    pg_server.drop_database(name)

@@ -27,6 +27,8 @@ def run_command(
     runner: str = RUNNER_OPTION,
     judge: str = JUDGE_OPTION,
     no_live: bool = typer.Option(False, "--no-live", help="No live status line (the log file is always written)."),
+    worker: str = typer.Option(None, "--worker", help="This daemon's worker name, one live daemon per name "
+                               "(default: <host>-<pid>); several workers can share one record (DATABASE_URL)."),
     unconfined: bool = UNCONFINED_OPTION,
     repo: Path = REPO,
 ) -> None:
@@ -35,15 +37,19 @@ def run_command(
     While the judge is unreachable the loop waits (backoff up to `judge_wait_max_s`) and resumes the
     same experiment. With --once it does not wait: exit code 5 when the judge stayed unreachable after
     its retries (nothing scored; the experiment resumes on the next start), 6 when the experiment
-    crashed (e.g. an infrastructure error: runner, model file, sandbox); 4 on ruler tampering."""
+    crashed (e.g. an infrastructure error: runner, model file, sandbox); 4 on ruler tampering; 3 when a
+    daemon already runs under this worker name; 7 when the record's database is unreachable."""
+    from sqlalchemy.exc import OperationalError
+
     from loop.daemon.lock import DaemonAlreadyRunning
     from loop.daemon.logfile import log_path
+    from loop.daemon.workers import WorkerNameTaken
     from loop.daemon.runloop import Daemon, RunOptions
     from loop.daemon.scheduler import Window, until_moment
     from loop.ruler_lock import verify_lock
 
     config = config_or_exit(repo, agent=agent, model=model, runner=runner, judge=judge, window=window,
-                            unconfined=unconfined or None)
+                            unconfined=unconfined or None, worker=worker)
     confinement_or_exit(config)
     try:
         if config.window:
@@ -60,8 +66,10 @@ def run_command(
     try:
         summary = Daemon(config, RunOptions(once=once, max_experiments=max_experiments, until=until,
                                             live=not no_live)).run()
-    except DaemonAlreadyRunning as exc:
+    except (DaemonAlreadyRunning, WorkerNameTaken) as exc:
         fail(str(exc), code=3)
+    except OperationalError as exc:
+        fail(f"the record's database is unreachable ({config.db_url.split('@')[-1]}): {exc.orig}", code=7)
     except InputError as exc:
         fail(str(exc))
     for line in summary.recovered:
@@ -80,35 +88,21 @@ def run_command(
         raise typer.Exit(codes[summary.stop.kind])
 
 
-def status_command(repo: Path = REPO) -> None:
-    """Is a daemon running? Its current experiment and step, the best so far, counts by status."""
-    from loop.daemon import experiments
-    from loop.daemon.lock import holder_pid
+def status_command(as_json: bool = typer.Option(False, "--json", help="The status as JSON (loop.daemon.status_report)."),
+                   repo: Path = REPO) -> None:
+    """Each worker (name, current experiment and step, last heartbeat), the running experiments, the best
+    so far, counts by status."""
+    from loop.daemon.status_report import render_status, status_report
 
     config = config_or_exit(repo)
-    pid = holder_pid(config.repo)
-    out.print(f"daemon: {'running (pid ' + str(pid) + ')' if pid else 'not running'}", highlight=False)
     try:
-        running = [r for r in experiments.unfinished(config) if r.status == "running"]
-        best = experiments.best(config)
-        counts = experiments.counts_by_status(config)
+        report = status_report(config)
     except Exception as exc:
         fail(f"the record is not readable ({exc}); run `autoresearch init` first")
-    for row in running:
-        state = "in progress" if pid else "interrupted (recovered on the next start)"
-        out.print(f"experiment {row.number:04d}: step {row.step} — {state}; "
-                  f"{escape(experiments.headline(row.hypothesis))}", highlight=False)
-    if best is not None:
-        out.print(f"best: experiment {best.number:04d}, quality {best.quality:.4f} on the {best.gate} gate — "
-                  f"{escape(experiments.headline(best.hypothesis))}", highlight=False)
-    else:
-        out.print("best: none yet")
-    out.print("experiments: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"), highlight=False)
-    from loop.daemon.lines import latest_change
-
-    change = latest_change(config)
-    if change:
-        out.print(f"model line: {escape(change)}", highlight=False)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    render_status(report, out)
 
 
 def log_command(

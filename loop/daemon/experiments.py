@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 
 from loop.config import Config
 from loop.daemon.keep import scores_from_rows
-from loop.db.models import CaseResult, Evaluation, Experiment, utcnow
+from loop.db.models import CaseResult, Evaluation, Experiment
 from loop.db.session import session_scope
 from loop.schemas import DIMENSIONS, Answer
 
@@ -25,12 +25,21 @@ FINAL = ("kept", "discarded", "invalid", "crashed")
 CRASH_ENV = "AUTORESEARCH_CRASH_AT"
 
 
-def claim(config: Config, **fields) -> int:
-    """A new experiment row (status running, step claimed) with the next free number (0 first)."""
-    with session_scope(config) as db:
-        last = db.scalar(select(func.max(Experiment.number)))
-        number = 0 if last is None else last + 1
-        db.add(Experiment(number=number, status="running", step="claimed", started_at=utcnow(), **fields))
+# an experiment a dead daemon would leave: still running, or decided and recorded but not cleaned up
+UNFINISHED = or_(Experiment.status == "running", Experiment.step.in_(("cleanup", "notify")))
+
+
+class LeaseLost(RuntimeError):
+    """Another worker recovered this experiment (its lease ran out): this worker must not write to it."""
+
+
+def claim(config: Config, worker: str | None = None, **fields) -> int:
+    """A new experiment row (status running, step claimed) with the next free number (0 first), held by
+    `worker` under a lease (loop/daemon/leases.py); None = this process's default worker name."""
+    from loop.daemon.leases import claim as claim_number
+    from loop.daemon.workers import WorkerIdentity
+
+    number = claim_number(config, worker or WorkerIdentity.current(config.worker).name, **fields)
     maybe_crash("claimed")
     return number
 
@@ -42,7 +51,13 @@ def maybe_crash(step: str) -> None:
 
 def enter_step(config: Config, number: int, step: str) -> None:
     with session_scope(config) as db:
-        db.get(Experiment, number).step = step
+        row = db.get(Experiment, number)
+        if row.status in ("crashed", "invalid") and step not in ("cleanup", "notify", "done"):
+            raise LeaseLost(f"experiment {number:04d} was closed as {row.status} by another worker "
+                            f"({row.reason}) while this one ran it")
+        row.step = step
+        if step == "done":
+            row.lease_until = None
     maybe_crash(step)
 
 
@@ -61,8 +76,7 @@ def get(config: Config, number: int) -> Experiment | None:
 def unfinished(config: Config) -> list[Experiment]:
     """Rows a dead daemon left: still running, or decided and recorded but not cleaned up."""
     with session_scope(config) as db:
-        return list(db.scalars(select(Experiment).where(or_(
-            Experiment.status == "running", Experiment.step.in_(("cleanup", "notify")))).order_by(Experiment.number)))
+        return list(db.scalars(select(Experiment).where(UNFINISHED).order_by(Experiment.number)))
 
 
 class WorstCase(BaseModel):

@@ -258,11 +258,14 @@ class GitRecord:
         self.keep_under_experiments(number, sha)
         return sha
 
-    def recover(self) -> list[str]:
-        """Remove stale worktrees and stray exp/ branches; returns what was cleaned."""
+    def recover(self, spare=lambda tag: False) -> list[str]:
+        """Remove stale worktrees, exports and stray exp/ branches, except those whose experiment tag
+        (`NNNN`) `spare` names (live workers' experiments); returns what was cleaned."""
         cleaned = []
         if self.worktrees_dir.exists():
             for path in sorted(self.worktrees_dir.iterdir()):
+                if spare(path.name):
+                    continue
                 try:
                     self._git("worktree", "remove", "--force", "--force", str(path))
                 except git.GitCommandError:
@@ -271,10 +274,12 @@ class GitRecord:
         self._git("worktree", "prune")
         if self.exports_dir.exists():
             for path in sorted(self.exports_dir.iterdir()):
+                if spare(path.name):
+                    continue
                 shutil.rmtree(path, ignore_errors=True)
                 cleaned.append(f"export {path.relative_to(self.root)}")
         for line in self._git("for-each-ref", "--format=%(refname:short)", "refs/heads/exp/").splitlines():
-            if line.strip():
+            if line.strip() and not spare(line.strip().removeprefix("exp/")):
                 self._git("branch", "-D", "--quiet", line.strip())
                 cleaned.append(f"branch {line.strip()}")
         return cleaned

@@ -95,7 +95,7 @@ class Iteration:
         self.baseline = baseline
         m = self.measure
         self.number = experiments.claim(
-            self.config, parent=None if baseline else self.incumbent.number, parent_commit=self.parent_commit,
+            self.config, worker=self.res.worker.name, parent=None if baseline else self.incumbent.number, parent_commit=self.parent_commit,
             operator=self.operator, agent=m.agent if m else "baseline" if baseline else self.agent.name,
             lever="inference", ruler_id=None, judge_id=self.res.judge.judge_id,
             hypothesis=m.hypothesis if m else "baseline: the research branch tip as it stands" if baseline else None,
@@ -112,8 +112,14 @@ class Iteration:
         """Continue experiment `number`, suspended by a stop, from its `resume_step` (see recovery.py)."""
         from loop.daemon.recovery import reopen_worktree
 
+        from loop.daemon.leases import take_over
+
         row = experiments.get(self.config, number)
         self.number, step = number, row.resume_step
+        self.baseline = row.agent == "baseline"
+        if not take_over(self.config, row, worker=self.res.worker.name):  # a claim, as for a new number
+            return IterationResult(number, LOST, "another worker resumed it first", baseline=self.baseline)
+        row = experiments.get(self.config, number)  # now held by this worker
         self.rid, self.parent_commit, self.baseline = self.res.ruler_id(), row.parent_commit, row.agent == "baseline"
         self.incumbent = None if self.baseline else experiments.incumbent(self.config, self.rid, self.parent_commit)
         self.record = ExperimentRecord.from_row(row)
@@ -151,6 +157,9 @@ class Iteration:
                 return body()
             except EvaluationStopped as stopped:  # between two cases of a running evaluation or re-judging
                 raise StopRequested(self.step, stopped.reason, "rescore" if self.step in RESUMABLE else None)
+        except experiments.LeaseLost as lost:  # another worker closed it: write nothing more to it
+            log.error("experiment %04d: %s", self.number, lost)
+            return IterationResult(self.number, LOST, str(lost), baseline=self.baseline, durations=self.durations)
         except StopRequested as stop:
             resumable = stop.resume_step == "agent" or getattr(self, "snapshot", None)
             if stop.resume_step and "tamper" not in stop.reason and resumable:
@@ -374,6 +383,7 @@ class Iteration:
                                judge_cost_usd=self._judge_spent(), durations=self.durations)
 
 
+LOST = "lost"  # IterationResult.status when another worker recovered the experiment meanwhile
 STOPPABLE = ("claimed", "worktree", "agent", "verify", "rescore")
 RESUMABLE = ("rescore", "decide")  # a stop inside these (an evaluation, a re-judging round) resumes at rescore
 RESUME_AT = {("verify", "rescore"): "rescore", ("rescore", "decide"): "rescore"}  # (left, entered) -> resume step

@@ -1,4 +1,6 @@
-"""One daemon per repository: an fcntl lock on `<repo>/.autoresearch/daemon.lock` holding the pid.
+"""One daemon per worker name on a repository: an fcntl lock on
+`<repo>/.autoresearch/workers/<name>.lock` holding the pid. Several workers (different names) may run
+on one repository; the record's `workers` table holds each name across hosts (loop/daemon/workers.py).
 
 The lock dies with its process (even on SIGKILL), so a stale file never blocks a restart.
 """
@@ -11,23 +13,23 @@ from pathlib import Path
 
 
 class DaemonAlreadyRunning(RuntimeError):
-    def __init__(self, path: Path, pid: int | None):
-        self.path, self.pid = path, pid
+    def __init__(self, path: Path, pid: int | None, name: str):
+        self.path, self.pid, self.name = path, pid, name
         who = f"pid {pid}" if pid else "another process"
-        super().__init__(f"another autoresearch daemon ({who}) is already running on this repository "
-                         f"(lock {path}); stop it first, e.g. `kill -TERM {pid}`" if pid else
-                         f"another autoresearch daemon is already running on this repository (lock {path})")
+        stop = f"; stop it first, e.g. `kill -TERM {pid}`, or choose another name with `--worker NAME`" if pid else ""
+        super().__init__(f"another autoresearch daemon ({who}) is already running as worker {name!r} on this "
+                         f"repository (lock {path}){stop}")
 
 
-def lock_path(repo: Path) -> Path:
-    return Path(repo) / ".autoresearch" / "daemon.lock"
+def locks_dir(repo: Path) -> Path:
+    return Path(repo) / ".autoresearch" / "workers"
 
 
-def holder_pid(repo: Path) -> int | None:
-    """The pid of the running daemon, or None when no daemon holds the lock."""
-    path = lock_path(repo)
-    if not path.exists():
-        return None
+def lock_path(repo: Path, name: str) -> Path:
+    return locks_dir(repo) / f"{name}.lock"
+
+
+def _holder(path: Path) -> int | None:
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -39,9 +41,26 @@ def holder_pid(repo: Path) -> int | None:
         return None
 
 
+def holder_pid(repo: Path, name: str) -> int | None:
+    """The pid of the daemon running as worker `name` on this repository, or None."""
+    path = lock_path(repo, name)
+    return _holder(path) if path.exists() else None
+
+
+def local_holders(repo: Path) -> dict[str, int]:
+    """Worker name -> pid of every daemon running on this repository (on this host)."""
+    folder = locks_dir(repo)
+    found = {}
+    for path in sorted(folder.glob("*.lock")) if folder.exists() else []:
+        pid = _holder(path)
+        if pid is not None:
+            found[path.stem] = pid
+    return found
+
+
 class DaemonLock:
-    def __init__(self, repo: Path):
-        self.path = lock_path(repo)
+    def __init__(self, repo: Path, name: str):
+        self.path, self.name = lock_path(repo, name), name
         self._handle = None
 
     def acquire(self) -> "DaemonLock":
@@ -53,7 +72,7 @@ class DaemonLock:
             handle.seek(0)
             text = handle.read().strip()
             handle.close()
-            raise DaemonAlreadyRunning(self.path, int(text) if text.isdigit() else None) from None
+            raise DaemonAlreadyRunning(self.path, int(text) if text.isdigit() else None, self.name) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
@@ -63,8 +82,10 @@ class DaemonLock:
 
     def release(self) -> None:
         if self._handle is not None:
-            self._handle.seek(0)
-            self._handle.truncate()
+            try:  # a default name (<host>-<pid>) is never used again: leave no file behind (unlinked
+                self.path.unlink()  # while held; the record's `workers` row is the guard across hosts)
+            except OSError:
+                pass
             fcntl.flock(self._handle, fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None

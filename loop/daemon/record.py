@@ -46,6 +46,7 @@ class ExperimentRecord(BaseModel):
     reason: str | None = None
     operator: str = "autonomous"
     agent: str | None = None
+    worker: str | None = None  # the worker that ran it (`run --worker NAME`)
     parent: int | None = None  # the incumbent's number (None for a baseline)
     parent_commit: str | None = None
     ruler_id: str | None = None
@@ -80,7 +81,7 @@ class ExperimentRecord(BaseModel):
     finished_at: datetime | None = None
     durations: dict[str, float] = Field(default_factory=dict)
 
-    ROW: ClassVar[tuple[str, ...]] = ("status", "reason", "operator", "agent", "parent", "parent_commit", "ruler_id", "judge_id", "hypothesis",
+    ROW: ClassVar[tuple[str, ...]] = ("status", "reason", "operator", "agent", "worker", "parent", "parent_commit", "ruler_id", "judge_id", "hypothesis",
            "method", "lever", "lever_claimed", "gate", "quality", "delta", "dims", "wins", "ties", "losses",
            "runner_model", "runner_version", "trace_svg", "agent_cost_usd", "agent_turns", "agent_tokens",
            "agent_denials", "agent_claimed_quality", "commit", "branch", "diff", "finished_at", "durations")
@@ -141,6 +142,7 @@ class ExperimentRecord(BaseModel):
             "Ruler": self.ruler_id or "none", "Judge": self.judge_id or "none", "Runner-Model": runner or "none",
             "Parent": exp_tag(self.parent) if self.parent is not None else "none",
             "Judge-Cost": f"{self.judge.cost_usd:.4f}" if self.judge is not None else "none",
+            "Worker": self.worker or "none",
         }
 
     def body(self) -> str:

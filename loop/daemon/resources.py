@@ -22,8 +22,11 @@ log = logging.getLogger(__name__)
 
 class Resources:
     def __init__(self, config: Config, *, runner=None, judge=None, session_factory: Callable | None = None,
-                 embedder="default"):
+                 embedder="default", worker=None):
+        from loop.daemon.workers import WorkerIdentity
+
         self.config = config
+        self.worker: WorkerIdentity = worker or WorkerIdentity.current(config.worker)  # who claims experiments
         self.git = GitRecord(config.repo, config.research_branch)
         self._stack = ExitStack()
         self._runner, self._judge = runner, judge

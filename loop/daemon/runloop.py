@@ -27,11 +27,11 @@ from loop.config import Config
 from loop.daemon import experiments
 from loop.daemon.agents.base import Agent, make_agent
 from loop.daemon.guard import RulerTampered
-from loop.daemon.iteration import Iteration, IterationResult
+from loop.daemon.iteration import LOST, Iteration, IterationResult
 from loop.daemon.lock import DaemonLock
 from loop.daemon.logfile import setup_logging
 from loop.daemon.recording import send
-from loop.daemon.recovery import recover, resumable
+from loop.daemon.recovery import recover, recover_claims, resumable
 from loop.daemon.resources import Resources
 from loop.daemon.drift import DriftSchedule
 from loop.daemon.scheduler import Clock, IterationScheduler, SystemClock, Window, until_moment
@@ -40,6 +40,7 @@ from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Platea
 from loop.daemon.status import StatusLine
 from loop.errors import AgentApiUnavailable
 from loop.daemon.watchers import Watchers
+from loop.daemon.workers import Heartbeat, WorkerIdentity, register, unregister
 
 log = logging.getLogger("loop.daemon")
 
@@ -65,7 +66,7 @@ class RunSummary:
 
     @property
     def experiments(self) -> int:
-        return sum(1 for r in self.results if not r.baseline and r.status != SUSPENDED)
+        return sum(1 for r in self.results if not r.baseline and r.status not in (SUSPENDED, LOST))
 
 
 SUSPENDED = "suspended"  # IterationResult.status of an experiment a stop interrupted (it resumes next start)
@@ -126,39 +127,62 @@ class Daemon:
     def run(self) -> RunSummary:
         logfile = setup_logging(self.config.repo, max_bytes=self.config.log_max_bytes,
                                 backups=self.config.log_backups)
-        with DaemonLock(self.config.repo):
-            log.info("daemon started (pid %s, repo %s, log %s)", os.getpid(), self.config.repo, logfile)
+        me = self.resources.worker if self.resources else WorkerIdentity.current(self.config.worker)
+        with DaemonLock(self.config.repo, me.name):
+            log.info("daemon started (worker %s, pid %s, repo %s, log %s)", me.name, os.getpid(), self.config.repo,
+                     logfile)
             from loop.db.session import upgrade
 
             upgrade(self.config)
-            owns_resources = self.resources is None
-            self.resources = self.resources or Resources(self.config)
-            self.agent = self.agent or make_agent(self.config)
-            self.summary.recovered = recover(self.config, self.resources.git)
-            self.to_resume = resumable(self.config)
-            self._maintain()
-            self.resources.git.ensure_research_branch()
-            watchers = Watchers(self.config.repo, self.config.ruler_dir, self._on_tamper) if self.options.watch else None
-            previous = self._install_signals()
+            register(self.config, me)
             try:
-                if watchers:
-                    watchers.start()
-                self.inbox = watchers.inbox if watchers else None
-                with self.status:
-                    self._loop()
+                with Heartbeat(self.config, me, self._on_name_lost):
+                    self._run(me)
             finally:
-                if watchers:
-                    watchers.stop()
-                self._restore_signals(previous)
-                if owns_resources:
-                    self.resources.close()
-            self.summary.stop = self.stop
-            if self.stop is not None and self.stop.notifies:
-                send(self.config, "halt", f"The loop halted: {self.stop.message}",
-                     {"reason": self.stop.message, "kind": self.stop.kind.value})
+                unregister(self.config, me)
             log.info("daemon stopped: %s (%d experiments this run)", self.halt_reason or "done",
                      self.summary.experiments)
         return self.summary
+
+    def _run(self, me: WorkerIdentity) -> None:
+        owns_resources = self.resources is None
+        self.resources = self.resources or Resources(self.config, worker=me)
+        self.me = me
+        self.agent = self.agent or make_agent(self.config)
+        self.summary.recovered = recover(self.config, self.resources.git, me)
+        self.to_resume = resumable(self.config, me)
+        self._maintain()
+        self.resources.git.ensure_research_branch()
+        watchers = Watchers(self.config.repo, self.config.ruler_dir, self._on_tamper) if self.options.watch else None
+        previous = self._install_signals()
+        try:
+            if watchers:
+                watchers.start()
+            self.inbox = watchers.inbox if watchers else None
+            with self.status:
+                self._loop()
+        finally:
+            if watchers:
+                watchers.stop()
+            self._restore_signals(previous)
+            if owns_resources:
+                self.resources.close()
+        self.summary.stop = self.stop
+        if self.stop is not None and self.stop.notifies:
+            send(self.config, "halt", f"The loop halted: {self.stop.message}",
+                 {"reason": self.stop.message, "kind": self.stop.kind.value})
+
+    def _on_name_lost(self, message: str) -> None:
+        log.error(message)
+        self.request_stop(StopReason(StopKind.CANNOT_RUN, message))
+
+    def _recover_others(self) -> None:
+        """Between iterations: claims that workers which died meanwhile left, and released suspensions."""
+        try:
+            self.summary.recovered += recover_claims(self.config, self.resources.git, self.me)
+            self.to_resume = sorted(set(self.to_resume) | set(resumable(self.config, self.me)))
+        except Exception as exc:  # recovery of others' claims must never end this worker's night
+            log.warning("recovering other workers' claims failed: %s: %s", type(exc).__name__, exc)
 
     def _loop(self) -> None:
         if self.options.once:
@@ -201,6 +225,8 @@ class Daemon:
         if self.iterations % MAINTENANCE_EVERY == 0:
             self._maintain()
         self._check_drift()
+        if self.iterations > 1:
+            self._recover_others()
         resume = self.to_resume.pop(0) if self.to_resume else None
         adapter = self.inbox.next_ready() if self.inbox and resume is None else None
         if adapter is not None:
@@ -244,7 +270,7 @@ class Daemon:
 
     def _account(self, result: IterationResult) -> None:
         self.spent_usd += result.agent_cost_usd + result.judge_cost_usd  # budget_usd counts both bills
-        if result.status == SUSPENDED:
+        if result.status in (SUSPENDED, LOST):
             return
         failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))
         self.consecutive_failures = self.consecutive_failures + 1 if failed else 0

@@ -90,6 +90,10 @@ class Experiment(Base):
     judge_cache_read_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     judge_cache_write_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     judge_cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # workers_1: the worker that ran it (`run --worker NAME`), and its claim's lease: renewed by that
+    # worker's heartbeat while the experiment is unfinished, null once released (done, suspended, closed)
+    worker: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     evaluations: Mapped[list["Evaluation"]] = relationship(back_populates="experiment")
 
@@ -265,3 +269,16 @@ class ExperimentFeedback(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Worker(Base):
+    """One worker (`autoresearch run --worker NAME`): where it runs and its last heartbeat. A name is held
+    by one live process at a time (loop.daemon.workers.register); `stopped_at` is set on a clean exit."""
+
+    __tablename__ = "workers"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -16,6 +16,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "db" / "migrations"
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
+    from loop.config import sqlalchemy_url
+
+    url = sqlalchemy_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -52,7 +55,9 @@ def alembic_config(url: str):
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    from loop.config import sqlalchemy_url
+
+    cfg.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
     return cfg
 
 

@@ -16,16 +16,15 @@ from loop.daemon.lock import DaemonLock, holder_pid
 from loop.daemon.scheduler import Window, until_moment
 
 
-def test_a_second_daemon_is_refused_with_the_holders_pid(repo_copy, h):
-    with DaemonLock(repo_copy):
-        assert holder_pid(repo_copy) == os.getpid()
-        refused = h.cli(repo_copy, "run", "--once", "--no-live")
-        status = h.cli(repo_copy, "status")
+def test_a_second_daemon_under_the_same_worker_name_is_refused_with_the_holders_pid(repo_copy, h):
+    with DaemonLock(repo_copy, "night"):
+        assert holder_pid(repo_copy, "night") == os.getpid()
+        refused = h.cli(repo_copy, "run", "--once", "--no-live", "--worker", "night")
     assert refused.returncode == 3
-    assert f"already running" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
-    assert f"running (pid {os.getpid()})" in status.stdout
+    assert "already running as worker 'night'" in refused.stderr and f"pid {os.getpid()}" in refused.stderr
     assert sorted(h.rows(h.config_for(repo_copy))) == [0, 1]  # the refused daemon did nothing
-    assert holder_pid(repo_copy) is None
+    assert holder_pid(repo_copy, "night") is None
+    assert not (repo_copy / ".autoresearch" / "workers" / "night.lock").exists()
 
 
 def _popen_daemon(repo: Path, env_extra: dict) -> subprocess.Popen:

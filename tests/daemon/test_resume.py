@@ -11,7 +11,7 @@ import time
 from sqlalchemy import func, select
 
 from loop.daemon.agents.base import AgentOutcome
-from loop.daemon.lock import holder_pid
+from loop.daemon.lock import local_holders
 from loop.daemon.runloop import Daemon, RunOptions
 from loop.daemon.stopping import StopKind
 from loop.db.models import CaseResult, Evaluation, GenerationCacheEntry
@@ -64,7 +64,7 @@ def test_sigterm_in_rescore_stops_within_10s_and_the_restart_resumes_the_same_nu
     with session_scope(config) as db:  # the interrupted evaluation recorded nothing
         assert list(db.scalars(select(Evaluation).where(Evaluation.experiment_number == 2))) == []
     h.assert_git_clean(repo_copy)
-    assert holder_pid(repo_copy) is None
+    assert local_holders(repo_copy) == {}  # no daemon holds a worker name here any more
 
     again = Daemon(config, RunOptions(once=True, live=False, watch=False, handle_signals=False),
                    agent=NoteAgent()).run()

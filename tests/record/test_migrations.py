@@ -1,8 +1,6 @@
-"""The Alembic migrations build exactly the schema the ORM models describe."""
+"""The Alembic migrations build exactly the schema the ORM models describe, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -21,24 +19,24 @@ def schema_diff(url: str) -> list:
         return compare_metadata(MigrationContext.configure(connection, opts={"include_object": ours}), Base.metadata)
 
 
-def test_upgrade_head_matches_the_models(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+def test_upgrade_head_matches_the_models(record_url: str):
+    url = record_url
     upgrade(url)
     diff = schema_diff(url)
     assert diff == [], f"models and migrations disagree; write a migration: {diff}"
 
 
-def test_upgrade_is_idempotent(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+def test_upgrade_is_idempotent(record_url: str):
+    url = record_url
     upgrade(url)
     upgrade(url)
     assert "experiments" in inspect(engine_for(url)).get_table_names()
 
 
-def test_optuna_and_the_record_share_a_database_without_colliding(tmp_path: Path):
+def test_optuna_and_the_record_share_a_database_without_colliding(record_url: str):
     import optuna
 
-    url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    url = record_url
     optuna.storages.RDBStorage(url)  # Optuna first: it stamps its own alembic_version
     upgrade(url)
     optuna.storages.RDBStorage(url)  # and still passes its own schema check afterwards
@@ -46,3 +44,15 @@ def test_optuna_and_the_record_share_a_database_without_colliding(tmp_path: Path
     tables = inspect(engine_for(url)).get_table_names()
     assert {"experiments", "autoresearch_schema_version", "alembic_version", "studies"} <= set(tables)
     assert schema_diff(url) == []
+
+
+def test_the_chain_downgrades_to_nothing_and_upgrades_again(record_url: str):
+    from alembic import command
+
+    from loop.db.session import alembic_config
+
+    upgrade(record_url)
+    command.downgrade(alembic_config(record_url), "base")
+    assert set(inspect(engine_for(record_url)).get_table_names()) & set(Base.metadata.tables) == set()
+    upgrade(record_url)
+    assert schema_diff(record_url) == []
