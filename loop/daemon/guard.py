@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from loop.daemon.guard_gold import EMBED_THRESHOLD, SPLIT_LINES, TASK_THRESHOLD, GoldIndex, Hit
 from loop.daemon.guard_read import FileRead, decoded_variants, read_file
 from loop.ruler_lock import verify_lock
-from loop.textnorm import squeeze
+from loop.textnorm import squeeze, squeeze_bytes
 
 log = logging.getLogger(__name__)
 
@@ -117,22 +117,37 @@ def _scan_text(index: GoldIndex, read: FileRead) -> _FileResult:
     key = (id(index), read.sha256)
     if key in _RESULTS:
         return _RESULTS[key]
-    texts = [("", read.text or "")] + decoded_variants(read.text or "")
-    hits: list[tuple[str, Hit]] = []
-    lines: list[tuple[str, int]] = []
-    for how, text in texts:
-        hits += [(how, hit) for hit in index.lexical_hits(text)]
-        if how in ("", "escapes") or how.startswith(("base64", "hex")):
-            for number, line in enumerate(text.splitlines(), 1):
-                lines += [(part, number) for part in SPLIT_LINES.split(line) if part.strip()]
-                if '"' in line or "'" in line:
-                    lines += [(m.group(1) or m.group(2), number) for m in _LITERAL.finditer(line)]
-    segments = {s for s in (squeeze(part) for part, _ in lines) if len(s) >= SEGMENT_MIN_CHARS}
-    result = _FileResult(hits, lines, segments)
+    text = read.text or ""
+    squeezed = squeeze_bytes(text)
+    hits = [("", hit) for hit in index.lexical_hits(text, squeezed)]
+    lines: dict[str, int] = {}  # line or string literal -> the number of the first line holding it
+    _collect_lines(text, lines)
+    for how, variant in decoded_variants(text):
+        # squeezing maps ASCII text character by character: a reversed ASCII text squeezes to the reversed squeeze
+        known = squeezed[::-1] if how == "reversed" and text.isascii() else None
+        hits += [(how, hit) for hit in index.lexical_hits(variant, known)]
+        if how == "escapes" or how.startswith(("base64", "hex")):
+            _collect_lines(variant, lines)
+    segments = {s for s in (squeeze(part) for part in lines) if len(s) >= SEGMENT_MIN_CHARS}
+    result = _FileResult(hits, list(lines.items()), segments)
     if len(_RESULTS) > 50_000:
         _RESULTS.clear()
     _RESULTS[key] = result
     return result
+
+
+def _collect_lines(text: str, into: dict[str, int]) -> None:
+    """Every sentence piece and quoted literal of `text`'s lines; a line repeated further down is read once."""
+    first: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        first.setdefault(line, number)
+    for line, number in first.items():
+        for part in SPLIT_LINES.split(line):
+            if part.strip():
+                into.setdefault(part, number)
+        if '"' in line or "'" in line:
+            for match in _LITERAL.finditer(line):
+                into.setdefault(match.group(1) or match.group(2), number)
 
 
 def scan_workspace(root: Path, index: GoldIndex, embedder=None, *, rel_paths: Iterable[str] | None = None,

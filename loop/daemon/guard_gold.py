@@ -38,6 +38,7 @@ did will would can could should have has had what which who whom whose when wher
 its any some there their they them me us about into as if so than then too very just also more most much many
 """.split())
 _MULT = np.uint64(1099511628211)
+_BUCKET_MASK = np.uint64((1 << BUCKET_BITS) - 1)
 
 
 def _window_hashes(data: bytes, width: int) -> np.ndarray:
@@ -45,10 +46,12 @@ def _window_hashes(data: bytes, width: int) -> np.ndarray:
     if len(data) < width:
         return np.zeros(0, dtype=np.uint64)
     arr = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
-    out = np.zeros(len(arr) - width + 1, dtype=np.uint64)
+    count = len(arr) - width + 1
+    out = arr[:count].copy()
     with np.errstate(over="ignore"):
-        for k in range(width):
-            out = out * _MULT + arr[k:len(arr) - width + 1 + k]
+        for k in range(1, width):  # in place: no temporary array per step
+            out *= _MULT
+            out += arr[k:count + k]
     return out
 
 
@@ -81,11 +84,19 @@ class GoldIndex:
         self.questions = [g.text for g in self.golds if g.kind == "question"]
         self.tasks = tasks
         self.task_phrases = [(cid, " " + normalise(task) + " ", squeeze(task).encode()) for cid, task in tasks]
-        all_hashes = [g.hashes for g in self.golds if len(g.hashes)]
+        # a task is looked for in a text only when all its windows are there (tasks shorter than a window: always)
+        self._task_windows = [_window_hashes(squeezed, WINDOW).tolist() for _, _, squeezed in self.task_phrases]
+        self._short_tasks = [n for n, windows in enumerate(self._task_windows) if not windows]
+        self._tasks_by_hash: dict[int, list[int]] = {}
+        for number, windows in enumerate(self._task_windows):
+            for h in set(windows):
+                self._tasks_by_hash.setdefault(h, []).append(number)
+        all_hashes = [g.hashes for g in self.golds if len(g.hashes)] + \
+                     [np.asarray(w, dtype=np.uint64) for w in self._task_windows if w]
         self.gold_hashes = np.unique(np.concatenate(all_hashes)) if all_hashes else np.zeros(0, dtype=np.uint64)
         # a bit per low-bits bucket of the gold hashes: most windows of a text are ruled out by one gather
         self._gold_bits = np.zeros(1 << BUCKET_BITS, dtype=bool)
-        self._gold_bits[(self.gold_hashes & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.intp)] = True
+        self._gold_bits[(self.gold_hashes & _BUCKET_MASK).astype(np.intp)] = True
         # window hash -> the golds holding it, so a file is compared only with golds it shares a window with
         self._golds_by_hash: dict[int, list[int]] = {}
         for number, gold in enumerate(self.golds):
@@ -118,8 +129,9 @@ class GoldIndex:
         return cls(golds, tasks)
 
     # --- lexical --------------------------------------------------------------------------------
-    def lexical_hits(self, text: str) -> list[Hit]:
-        squeezed = squeeze_bytes(text)
+    def lexical_hits(self, text: str, squeezed: bytes | None = None) -> list[Hit]:
+        """Gold and tasks in `text` (`squeezed`: its `squeeze_bytes`, when the caller has it already)."""
+        squeezed = squeeze_bytes(text) if squeezed is None else squeezed
         present = set(self._present_hashes(squeezed).tolist())
         hits: list[Hit] = []
         whole_by_case: dict[str, list[str]] = {}
@@ -143,13 +155,18 @@ class GoldIndex:
         for case_id, texts in whole_by_case.items():
             if len(texts) >= CASE_QUESTIONS:
                 hits.append(Hit(f"{len(texts)} whole gold questions or titles of one case", case_id, texts[0]))
-        hits += self.task_hits(text, squeezed)
+        hits += self.task_hits(text, squeezed, present)
         return hits
 
-    def task_hits(self, text: str, squeezed: bytes) -> list[Hit]:
+    def task_hits(self, text: str, squeezed: bytes, present: set[int]) -> list[Hit]:
+        """Tasks named in `text`; `present`: the text's window hashes among the index's (`_present_hashes`)."""
         spaced = None
         hits = []
-        for case_id, phrase, task_squeezed in self.task_phrases:
+        sharing = {n for h in present for n in self._tasks_by_hash.get(h, ())}
+        for number in sorted(sharing.union(self._short_tasks)):
+            case_id, phrase, task_squeezed = self.task_phrases[number]
+            if not all(h in present for h in self._task_windows[number]):
+                continue
             if task_squeezed and task_squeezed in squeezed:
                 spaced = spaced if spaced is not None else " " + normalise(text) + " "
                 if phrase in spaced:
@@ -160,14 +177,15 @@ class GoldIndex:
         """The text's window hashes that are gold window hashes (sorted, distinct)."""
         found = []
         gold = self.gold_hashes  # sorted (np.unique): a binary search per window, no per-call sort
-        if not len(gold):
+        if not len(gold) or len(squeezed) < WINDOW:
             return np.zeros(0, dtype=np.uint64)
-        for start in range(0, max(1, len(squeezed)), CHUNK):
+        for start in range(0, len(squeezed), CHUNK):
             piece = squeezed[start:start + CHUNK + WINDOW - 1]
             hashes = _window_hashes(piece, WINDOW)
-            hashes = hashes[self._gold_bits[(hashes & np.uint64((1 << BUCKET_BITS) - 1)).astype(np.intp)]]
-            at = np.minimum(np.searchsorted(gold, hashes), len(gold) - 1)
-            found.append(hashes[gold[at] == hashes])
+            hashes = hashes[self._gold_bits[(hashes & _BUCKET_MASK).astype(np.intp)]]
+            if hashes.size:
+                at = np.minimum(np.searchsorted(gold, hashes), len(gold) - 1)
+                found.append(hashes[gold[at] == hashes])
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
     @staticmethod

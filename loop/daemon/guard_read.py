@@ -44,6 +44,9 @@ _B64_TOKEN = r"[A-Za-z0-9+/_-]{8,}={0,2}"
 _JOIN = r"""(?:\s*["']\s*\+?\s*\\?\s*["']?|\s*\n\s*["']?)"""
 _B64_RUN = re.compile(_B64_TOKEN + r"(?:" + _JOIN + _B64_TOKEN + r")*")
 _HEX_RUN = re.compile(r"(?:(?:\\x|0x)?[0-9a-fA-F]{2}[\s,:'\"+]*){8,}")
+# every hex run lies inside a stretch of these characters at least 16 long: the run regex (which backtracks
+# at every hex letter of plain prose) is applied only inside such stretches, with the same matches
+_HEX_SPAN = re.compile(r"[0-9a-fA-Fx\\\s,:'\"+]{16,}")
 _ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|%[0-9a-fA-F]{2}|&#x?[0-9a-fA-F]+;|\\N\{[^}]+\}")
 
 
@@ -174,8 +177,11 @@ XOR_MAX_BYTES = 2_000_000
 _LETTERS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ")
 
 
+_LETTER_BYTES = bytes(sorted(_LETTERS))
+
+
 def _letter_share(data: bytes) -> float:
-    return sum(data.count(c) for c in _LETTERS) / max(1, len(data)) if data else 0.0
+    return (len(data) - len(data.translate(None, _LETTER_BYTES))) / len(data) if data else 0.0
 
 
 def _single_byte_xor(text: str) -> str | None:
@@ -210,7 +216,7 @@ def decoded_variants(text: str, depth: int = 0) -> list[tuple[str, str]]:
                 decoded = _as_text(data)
                 if decoded:
                     hidden.append(("base64", decoded))
-    for match in _HEX_RUN.finditer(text):
+    for match in (m for span in _HEX_SPAN.finditer(text) for m in _HEX_RUN.finditer(span.group(0))):
         data = _hex_piece(match.group(0))
         decoded = _as_text(data) if data and len(data) >= MIN_ENCODED_CHARS // 2 else None
         if decoded:
