@@ -1,6 +1,6 @@
 """Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX) through onnxruntime + tokenizers.
 
-Deterministic bit for bit: onnxruntime runs on the CPU with one intra-op thread and sequential
+Deterministic bit for bit (`embed`, the judges' path): onnxruntime runs on the CPU with one intra-op thread and sequential
 execution, and every text is encoded on its own (batch of one, no padding), so a text's vector never
 depends on which other texts it was embedded with. Vectors are mean-pooled over the attention mask,
 L2-normalised, float32. Repeated texts are served from an LRU cache (the proxy judge embeds the same
@@ -9,6 +9,7 @@ gold questions on every evaluation).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +21,7 @@ from loop.models import ModelFileError, model_dir as registry_model_dir, verify,
 MAX_TOKENS = 256
 DIMENSION = 384
 CACHE_SIZE = 8192
+BULK_THREADS = 4  # the guard's bulk scan may use up to this many cores; the judges' path stays on one
 
 
 class Embedder:
@@ -28,7 +30,6 @@ class Embedder:
     model_name = "minilm-l6-int8"
 
     def __init__(self, model_dir: Path | str | None = None, *, cache_size: int = CACHE_SIZE):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if model_dir is None:
@@ -39,12 +40,9 @@ class Embedder:
         for path in (onnx_path, tokenizer_path):
             if not path.exists():
                 raise ModelFileError(f"{path} is missing: run `autoresearch models fetch --model minilm`")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self._onnx_path = onnx_path
+        self._session = _session(onnx_path, threads=1)
+        self._bulk_session = None  # made on the first bulk scan: every core, for `embed_uncached` only
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
         self._tokenizer.enable_truncation(MAX_TOKENS)
@@ -64,7 +62,8 @@ class Embedder:
     def embed_uncached(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Like `embed`, run in padded batches (several times faster on many texts) and kept out of the
         shared cache: a batched vector may differ from the one-text vector in the last float digits, and the
-        judges must see exactly the vectors they always saw. For bulk scans (the guard's semantic check)."""
+        judges must see exactly the vectors they always saw. For bulk scans (the guard's semantic check), on a
+        session of its own with one intra-op thread per core (up to BULK_THREADS)."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         return np.concatenate([self._encode_batch(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
@@ -74,7 +73,9 @@ class Embedder:
         ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
+        if self._bulk_session is None:
+            self._bulk_session = _session(self._onnx_path, threads=min(os.cpu_count() or 1, BULK_THREADS))
+        hidden = self._bulk_session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0]
         weights = mask.astype(np.float64)[:, :, None]
         pooled = (hidden.astype(np.float64) * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -107,6 +108,17 @@ class Embedder:
         vector = (pooled / norm if norm > 0 else pooled).astype(np.float32)
         vector.setflags(write=False)
         return vector
+
+
+def _session(onnx_path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
