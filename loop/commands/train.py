@@ -92,19 +92,18 @@ def lora_command(
                    f"request {card.request}, base {base.name}; missing dependencies: "
                    f"{', '.join(plan['missing_dependencies']) or 'none'}")
         return
-    from loop.training.lora import train_sft
+    say = lambda m: err.print(m, highlight=False)  # noqa: E731
+    try:
+        deps.ensure(log=say)
+        from loop.training.run import train_and_convert
 
-    deps.ensure(log=lambda m: err.print(m, highlight=False))
-    result = train_sft(data, out, base, settings, log=lambda m: err.print(m, highlight=False),
-                       progress=not as_json)
-    from loop.training.convert import convert
-
-    converted = convert(Path(result.adapter_dir), base, Path(out) / "adapter.gguf")
-    payload = {**result.model_dump(), "gguf": converted.path, "conversion_s": converted.seconds}
-    typer.echo(json.dumps(payload, indent=2) if as_json else
-               f"trained {result.steps} steps, final loss {result.final_loss:.4f}, {result.s_per_step:.1f} s/step; "
-               f"GGUF LoRA {converted.path} ({converted.seconds:.1f} s); register it with `autoresearch train "
-               f"register {converted.path} --request {card.request} --recipe {recipe} --data {data}`")
+        run = train_and_convert(config, card, data, out, base, settings, log=say, progress=not as_json)
+    except (InputError, deps.DependencyError, RuntimeError) as exc:
+        fail(str(exc))
+    typer.echo(run.model_dump_json(indent=2) if as_json else
+               f"trained {run.train.steps} steps, final loss {run.train.final_loss:.4f}, "
+               f"{run.train.s_per_step:.1f} s/step; GGUF LoRA {run.gguf} ({run.conversion_s:.1f} s), metadata "
+               f"{run.sidecar}; register it with `autoresearch train register {run.gguf} --request {card.request}`")
 
 
 @app.command("register")

@@ -15,6 +15,8 @@ import os
 import platform
 import subprocess
 import sys
+import time
+import tomllib
 from pathlib import Path
 
 MODULES = ("torch", "transformers", "peft", "gguf", "safetensors", "accelerate")
@@ -57,13 +59,20 @@ def torch_command(system: str | None = None) -> list[str]:
                           f"index (README \"Training\"); PyPI's Linux torch would pull several GB of CUDA libraries")
 
 
+def train_pins(pyproject: Path = REPO / "pyproject.toml") -> list[str]:
+    """The `[train]` extra's pinned requirements, read from pyproject.toml (their one source of truth).
+    Installed by name, not as `-e .[train]`: that would re-point the virtualenv's editable install at
+    whichever checkout ran it (and rebuild the project for nothing)."""
+    return list(tomllib.loads(Path(pyproject).read_text())["project"]["optional-dependencies"]["train"])
+
+
 def install_plan(lacking: list[str], system: str | None = None) -> list[list[str]]:
     """The pip invocations (argument lists after `pip install`) for the lacking modules, torch first."""
     plan = []
     if "torch" in lacking:
         plan.append(torch_command(system))
     if [name for name in lacking if name != "torch"] or plan:
-        plan.append(["-e", f"{REPO}[train]"])  # torch==2.13.0 already satisfied: nothing CUDA is fetched
+        plan.append(train_pins())  # torch==2.13.0 already satisfied: nothing CUDA is fetched
     return plan
 
 
@@ -73,6 +82,11 @@ def ensure(log=print) -> None:
     if not lacking:
         return
     for args in install_plan(lacking):
-        log(f"installing {' '.join(args[-1:])} into {sys.prefix} ...")
+        log(f"installing {' '.join(Path(a).name for a in args)} into {sys.prefix} ...")
+        started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", *args], check=True)
+        log(f"  done in {time.perf_counter() - started:.0f} s")
     importlib.invalidate_caches()
+    still = missing()
+    if still:
+        raise DependencyError(f"after installing the [train] extra, {', '.join(still)} still cannot be imported")

@@ -40,6 +40,7 @@ class TrainResult(BaseModel):
     final_loss: float
     losses: list[float]
     s_per_step: float
+    load_s: float  # loading the GGUF into transformers (dequantised)
     resumed_from: int
 
 
@@ -58,6 +59,7 @@ def read_examples(data_dir: Path) -> list[dict]:
         except (json.JSONDecodeError, KeyError, IndexError, AssertionError, TypeError):
             raise InputError(path, "not an SFT example (needs messages ending with the assistant turn)",
                              line=number) from None
+        row["_line"] = number
         rows.append(row)
     return rows
 
@@ -81,9 +83,23 @@ def encode(tokenizer, messages: list[dict], max_tokens: int) -> tuple[list[int],
         prompt_ids = prompt_ids["input_ids"]
     answer_ids = tokenizer(messages[-1]["content"], add_special_tokens=False)["input_ids"]
     end = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    if len(prompt_ids) >= max_tokens:
+        raise ValueError(f"its prompt is {len(prompt_ids)} tokens, no room for the answer under --max-tokens "
+                         f"{max_tokens}")
     ids = (list(prompt_ids) + answer_ids + end)[:max_tokens]
     labels = ([-100] * len(prompt_ids) + answer_ids + end)[:max_tokens]
     return ids, labels
+
+
+def encode_all(tokenizer, examples: list[dict], path: Path, max_tokens: int) -> list[tuple[list[int], list[int]]]:
+    """Every example encoded before the first step, so one that cannot train is refused up front."""
+    encoded = []
+    for example in examples:
+        try:
+            encoded.append(encode(tokenizer, example["messages"], max_tokens))
+        except ValueError as exc:
+            raise InputError(path, f"example {example.get('id')}: {exc}", line=example.get("_line")) from None
+    return encoded
 
 
 def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSettings, log=print,
@@ -95,10 +111,13 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
     examples = read_examples(data_dir)
     out_dir = Path(out_dir)
     checkpoint = out_dir / "checkpoint"
-    out_dir.mkdir(parents=True, exist_ok=True)
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
+    loading = time.perf_counter()
     tokenizer, model = load_base(base_gguf)
+    load_s = time.perf_counter() - loading
+    encoded = encode_all(tokenizer, examples, Path(data_dir) / "train.jsonl", settings.max_tokens)
+    out_dir.mkdir(parents=True, exist_ok=True)
     base_config = out_dir / "base_config"
     model.config.architectures = model.config.architectures or [type(model).__name__]  # the converter needs it
     model.config.save_pretrained(base_config)
@@ -119,15 +138,12 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
         optimiser.load_state_dict(state["optimiser"])
     order = list(range(len(examples)))
     random.Random(settings.seed).shuffle(order)
-    encoded = {}
     model.train()
     started = time.perf_counter()
     bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, disable=not progress,
                desc=f"lora {settings.recipe}", unit="step")
     for step in bar:
         index = order[step % len(order)]
-        if index not in encoded:
-            encoded[index] = encode(tokenizer, examples[index]["messages"], settings.max_tokens)
         ids, labels = encoded[index]
         output = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
         loss = output.loss
@@ -141,13 +157,13 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
         losses.append(round(float(loss.item()), 5))
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
         if (step + 1) % settings.save_every == 0 or step + 1 == settings.steps:
-            model.save_pretrained(str(checkpoint))
+            model.save_pretrained(str(checkpoint), save_embedding_layers=False)
             torch.save({"step": step + 1, "losses": losses, "optimiser": optimiser.state_dict()}, state_path)
     bar.close()
     done = settings.steps - start
     adapter_dir = out_dir / "adapter"
-    model.save_pretrained(str(adapter_dir))
+    model.save_pretrained(str(adapter_dir), save_embedding_layers=False)
     final = losses[-1] if losses else math.nan
     return TrainResult(adapter_dir=str(adapter_dir), base_config_dir=str(base_config), steps=settings.steps,
-                       final_loss=final, losses=losses, resumed_from=start,
+                       final_loss=final, losses=losses, resumed_from=start, load_s=round(load_s, 3),
                        s_per_step=(time.perf_counter() - started) / done if done else 0.0)

@@ -53,6 +53,10 @@ def register_for_request(config, source: Path, request_id: int, *, recipe: str |
         raise InputError(source, "no adapter file or .fmadapter directory there")
     open_request(config, request_id)
     metadata = read_drop_metadata(source, recipe)
+    trained_for = (metadata.model_extra or {}).get("request")
+    if trained_for is not None and trained_for != request_id:
+        raise InputError(sidecar_path(source), f"the adapter was trained for training request {trained_for}, "
+                                               f"not {request_id}")
     check_fmadapter(source) if format_of(source) == "fmadapter" else check_gguf(source)
     expected = base_model_of(config)
     if metadata.base_model and metadata.base_model.sha256 and expected.sha256 \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
 from loop.config import load_config
 from loop.db.session import upgrade
@@ -26,3 +27,21 @@ def sft_request(train_config) -> int:
 
     return create_request(train_config, "sft", "coverage stays low on travel tasks", "r01, r05: coverage 2",
                           send=False)
+
+
+@pytest.fixture
+def cli_env(train_config, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", train_config.database_url)
+    monkeypatch.setenv("AUTORESEARCH_RUNNER", "replay")
+    monkeypatch.setenv("AUTORESEARCH_MODEL", "smollm2")
+    monkeypatch.setenv("AUTORESEARCH_JUDGE", "proxy")
+    return train_config
+
+
+@pytest.fixture
+def cli(cli_env):
+    """`autoresearch ARGS --repo <project copy>` through the real CLI app (in-process)."""
+    from loop.cli import app
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [*args, "--repo", str(cli_env.repo)])

@@ -18,15 +18,6 @@ from loop.models import REGISTRY
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli_env(train_config, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", train_config.database_url)
-    monkeypatch.setenv("AUTORESEARCH_RUNNER", "replay")
-    monkeypatch.setenv("AUTORESEARCH_MODEL", "smollm2")
-    monkeypatch.setenv("AUTORESEARCH_JUDGE", "proxy")
-    return train_config
-
-
 def invoke(config, *args):
     return runner.invoke(app, [*args, "--repo", str(config.repo)])
 
