@@ -8,7 +8,7 @@ MODEL  ?= qwen1.5b
 ARGS   ?=
 SWIFT  := $(shell command -v swift 2>/dev/null)
 
-.PHONY: train-deps setup run test bench native swift-test models-test models-run system-deps clean help
+.PHONY: train-deps train-deps-for-test setup run test bench native swift-test models-test models-run system-deps clean help
 
 help:
 	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
@@ -26,6 +26,10 @@ setup: $(STAMP)
 # the optional training extra, CPU-only torch first (README "Training")
 train-deps: setup
 	$(PY) -c "from loop.training.deps import ensure; ensure()"
+
+# what `make test` installs of it: the extra where CPU-only torch is at hand (else a note; the real LoRA test skips)
+train-deps-for-test: setup
+	$(PY) -c "from loop.training.deps import ensure_where_cpu_torch; ensure_where_cpu_torch()"
 
 native:
 ifneq ($(SWIFT),)
@@ -75,7 +79,7 @@ run: system-deps models-run native
 	$(AR) init
 	$(AR) run --model $(MODEL) $(ARGS)
 
-test: system-deps models-test native swift-test
+test: system-deps models-test train-deps-for-test native swift-test
 	$(PY) -m pytest -q $(ARGS)
 
 bench: models-test models-run native

@@ -90,3 +90,16 @@ def ensure(log=print) -> None:
     still = missing()
     if still:
         raise DependencyError(f"after installing the [train] extra, {', '.join(still)} still cannot be imported")
+
+
+def ensure_where_cpu_torch(log=print) -> bool:
+    """`make test`'s route: install the extra where CPU-only torch can be had (a local wheel, a CPU index,
+    macOS), so the real LoRA test runs; elsewhere say why it will skip and install nothing."""
+    if "torch" in missing():
+        try:
+            torch_command()
+        except DependencyError as exc:
+            log(f"note: the [train] extra is not installed, so tests/training/test_lora_real.py skips: {exc}")
+            return False
+    ensure(log)
+    return True

@@ -29,3 +29,14 @@ def test_linux_without_a_cpu_route_refuses(tmp_path, monkeypatch):
     with pytest.raises(deps.DependencyError, match="CUDA"):
         deps.install_plan(["torch"], system="Linux")
     assert deps.install_plan(["torch"], system="Darwin")[0] == ["torch==2.13.0"]
+
+
+def test_make_tests_route_installs_nothing_and_says_why_without_a_cpu_torch(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTORESEARCH_WHEELS", str(tmp_path))
+    monkeypatch.delenv("AUTORESEARCH_TORCH_INDEX", raising=False)
+    monkeypatch.setattr(deps.platform, "system", lambda: "Linux")
+    monkeypatch.setattr(deps, "missing", lambda: ["torch", "peft"])
+    monkeypatch.setattr(deps.subprocess, "run", lambda *a, **k: pytest.fail(f"pip ran: {a}"))
+    said = []
+    assert deps.ensure_where_cpu_torch(log=said.append) is False
+    assert len(said) == 1 and "test_lora_real.py skips" in said[0] and "CUDA" in said[0]
