@@ -2,7 +2,7 @@
 
 Five workspaces (the shipped one, `pipeline.py` cut to one short text call through the shipped
 `steps.adapters`), each holding a pointer to the same stored GGUF LoRA (a small random rank-2 LoRA
-for SmolLM2, written by loop.testing.gguf_lora), are run in the pipeline sandbox against ONE llama
+for SmolLM2, written by tests.support.gguf_lora), are run in the pipeline sandbox against ONE llama
 runner process on SmolLM2-135M. The figure is the runner's own count (`probe().adapter_loads`).
 
 Figures: adapter_loads_per_5_experiments (target 1), adapter_store_objects (target 1),
@@ -25,7 +25,7 @@ from loop.adapters.store import AdapterStore
 from loop.config import REPO_ROOT
 from loop.runners.client import RunnerClient
 from loop.sandbox.session import PipelineSession
-from loop.testing.gguf_lora import write_lora
+from tests.support.gguf_lora import write_lora
 
 PIPELINE = '''
 from pathlib import Path

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from loop.dashboard.app import create_app
 from loop.dashboard.server import BackgroundServer
-from loop.testing.dashboard_records import populate, write_ruler
+from tests.support.dashboard_records import populate, write_ruler
 
 EXPERIMENTS = 10_000
 REPEATS = 7

@@ -19,7 +19,7 @@ from loop.db.session import upgrade
 from loop.evaluate import evaluate
 from loop.judges.anthropic_judge import AnthropicJudge, cached_prefix_share
 from loop.schemas import DIMENSIONS
-from loop.testing.anthropic_server import ScriptedAnthropicServer, text_reply
+from tests.support.anthropic_server import ScriptedAnthropicServer, text_reply
 
 JUDGE_DELAY_S = 0.5
 RUNNER_DELAY_MS = 100

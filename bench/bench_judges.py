@@ -29,7 +29,7 @@ from pathlib import Path
 from loop.config import REPO_ROOT, Config, load_config
 from loop.judges.agreement import compare
 from loop.schemas import CaseJudgement, CaseOutcome
-from loop.testing.judge_ladders import RUNGS, Ladder, ladder_pairs, ladders
+from tests.support.judge_ladders import RUNGS, Ladder, ladder_pairs, ladders
 from ruler.scoring import pairwise_score, rubric_score, summarize
 
 LADDER_GATE = 0.90

@@ -16,7 +16,7 @@ SMOLLM2_BASE = BaseModelRef(name="smollm2-135m-instruct-q4_1.gguf")
 
 @pytest.fixture
 def lora_file(tmp_path: Path) -> Path:
-    from loop.testing.gguf_lora import write_lora
+    from tests.support.gguf_lora import write_lora
 
     (tmp_path / "drops").mkdir()
     return write_lora(tmp_path / "drops" / "sft-one.gguf", seed=1)

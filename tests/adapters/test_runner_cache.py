@@ -84,7 +84,7 @@ def _ask(adapter: Adapter) -> Request:
 
 
 def test_raw_paths_with_the_same_content_share_one_load_and_a_wrong_digest_is_refused(llama, tmp_path):
-    from loop.testing.gguf_lora import write_lora
+    from tests.support.gguf_lora import write_lora
 
     (tmp_path / "a").mkdir()
     first = write_lora(tmp_path / "a" / "x.gguf", seed=7)

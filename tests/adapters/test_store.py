@@ -95,7 +95,7 @@ def _packed_kib(repo: Path) -> int:
 
 
 def test_git_gc_size_does_not_grow_by_the_adapters_size(store, tmp_path):
-    from loop.testing.gguf_lora import write_lora
+    from tests.support.gguf_lora import write_lora
 
     adapter = write_lora(tmp_path / "big.gguf", seed=3, rank=256)  # ~1.2 MB of incompressible floats
     adapter_kib = adapter.stat().st_size // 1024

@@ -1,6 +1,6 @@
 """`ClaudeAgent` with the REAL Claude Code CLI (bundled in claude-agent-sdk) against a scripted server.
 
-Network: the CLI runs through `loop.testing.netns.isolated_cli`, i.e. under `unshare -n` in its own
+Network: the CLI runs through `tests.support.netns.isolated_cli`, i.e. under `unshare -n` in its own
 network namespace where the only reachable address is 127.0.0.1:<server port>, bridged through a
 Unix socket to the `ScriptedAnthropicServer` in this process (a plain `unshare -n` would leave the
 server unreachable, since the new namespace has its own loopback). So a passing test proves the CLI
@@ -29,9 +29,9 @@ from loop.daemon.agents.claude import ClaudeAgent
 from loop.daemon.requests import create_request, request_path
 from loop.db.models import Event, Experiment, TrainingRequest
 from loop.db.session import session_scope
-from loop.testing import netns
-from loop.testing.anthropic_server import ScriptedAnthropicServer, text_reply
-from loop.testing.claude_scripts import EDIT_MARK, HYPOTHESIS, scripted_agent_handler
+from tests.support import netns
+from tests.support.anthropic_server import ScriptedAnthropicServer, text_reply
+from tests.support.claude_scripts import EDIT_MARK, HYPOTHESIS, scripted_agent_handler
 
 from .conftest import GOLD_QUESTIONS
 

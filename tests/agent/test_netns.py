@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loop.testing import netns
+from tests.support import netns
 
 pytestmark = pytest.mark.skipif(not netns.available(), reason="needs permission to create network namespaces")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from loop.testing.anthropic_server import Reply, text_reply
+from tests.support.anthropic_server import Reply, text_reply
 
 STRONG, WEAK = "claude-strong-test-1", "claude-weak-test-1"
 TASK = re.compile(r"^Task: (.+)$", re.MULTILINE)

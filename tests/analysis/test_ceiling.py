@@ -12,7 +12,7 @@ import pytest
 
 from loop.dashboard.app import create_app
 from loop.dashboard.server import BackgroundServer, allowed_hosts
-from loop.testing.anthropic_server import ScriptedAnthropicServer
+from tests.support.anthropic_server import ScriptedAnthropicServer
 
 from ..daemon.conftest import fresh_copy
 from ..dashboard.webget import get

@@ -1,4 +1,4 @@
-"""`autoresearch analyze levers` on a synthetic record (loop.testing.dashboard_records): per lever class runs,
+"""`autoresearch analyze levers` on a synthetic record (tests.support.dashboard_records): per lever class runs,
 best valid quality, its coverage and gate; the rubric scored as candidate (on-device best vs each cloud anchor)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import RULER_NEW, RULER_OLD, populate
+from tests.support.dashboard_records import RULER_NEW, RULER_OLD, populate
 
 ANCHOR = {"atomicity": 5.0, "specificity": 4.0, "coverage": 4.0, "naturalness": 5.0, "non_redundancy": 5.0}
 HAIKU, SONNET = "claude-haiku-test", "claude-sonnet-test"

@@ -33,9 +33,9 @@ from loop.daemon.runloop import Daemon, RunOptions
 from loop.daemon.stopping import StopKind
 from loop.db.models import Evaluation, Event
 from loop.db.session import session_scope
-from loop.testing import netns
-from loop.testing.anthropic_server import Reply, ScriptedAnthropicServer
-from loop.testing.claude_scripts import EDIT_MARK, HYPOTHESIS, ScriptedAgent
+from tests.support import netns
+from tests.support.anthropic_server import Reply, ScriptedAnthropicServer
+from tests.support.claude_scripts import EDIT_MARK, HYPOTHESIS, ScriptedAgent
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"

@@ -2,7 +2,7 @@
 against a scripted Anthropic-compatible server on 127.0.0.1, driven by the real daemon.
 
 Network: where network namespaces are allowed (root on Linux), the CLI runs under `unshare -n` with
-only the scripted server bridged in (loop/testing/netns.py), so it can reach nothing else. Elsewhere
+only the scripted server bridged in (tests/support/netns.py), so it can reach nothing else. Elsewhere
 it runs directly with CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1, and every test still checks that
 the server saw nothing but POST /v1/messages. Runner and judge are the replay runner and the proxy
 judge (real processes, real scoring), so these tests are about the loop, not about model quality.
@@ -24,9 +24,9 @@ from loop.daemon.runloop import Daemon, RunOptions
 from loop.db.models import TrainingRequest
 from loop.db.session import session_scope
 from loop.ruler_lock import verify_lock
-from loop.testing import netns
-from loop.testing.anthropic_server import ScriptedAnthropicServer
-from loop.testing.claude_scripts import EDIT_MARK, HYPOTHESIS, scripted_agent_handler
+from tests.support import netns
+from tests.support.anthropic_server import ScriptedAnthropicServer
+from tests.support.claude_scripts import EDIT_MARK, HYPOTHESIS, scripted_agent_handler
 
 BUNDLED_CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 pytestmark = pytest.mark.skipif(not BUNDLED_CLI.exists(), reason="claude-agent-sdk wheel without the bundled CLI")

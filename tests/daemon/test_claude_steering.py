@@ -16,9 +16,9 @@ import pytest
 
 from loop.daemon.agents.claude import ClaudeAgent
 from loop.daemon.runloop import Daemon, RunOptions
-from loop.testing import netns
-from loop.testing.anthropic_server import ScriptedAnthropicServer
-from loop.testing.claude_scripts import MCP, scripted_agent_handler
+from tests.support import netns
+from tests.support.anthropic_server import ScriptedAnthropicServer
+from tests.support.claude_scripts import MCP, scripted_agent_handler
 
 BUNDLED_CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 pytestmark = pytest.mark.skipif(not BUNDLED_CLI.exists(), reason="claude-agent-sdk wheel without the bundled CLI")

@@ -31,7 +31,7 @@ from loop.ruler_files import load_cases
 from loop.runners.replay_server import generic_answer
 from loop.sandbox.session import PipelineResult
 from loop.schemas import Answer
-from loop.testing.anthropic_server import ScriptedAnthropicServer, text_reply
+from tests.support.anthropic_server import ScriptedAnthropicServer, text_reply
 
 TITLE = re.compile(r"Title: (VARIANT|BASE): (.+)")
 

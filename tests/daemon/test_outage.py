@@ -28,7 +28,7 @@ from loop.db.models import Evaluation, Event
 from loop.db.session import session_scope
 from loop.sandbox.session import PipelineResult
 from loop.schemas import Answer
-from loop.testing.anthropic_server import Reply, ScriptedAnthropicServer, text_reply
+from tests.support.anthropic_server import Reply, ScriptedAnthropicServer, text_reply
 from loop.runners.replay_server import generic_answer
 
 REPO = Path(__file__).resolve().parents[2]

@@ -28,7 +28,7 @@ from loop.judges.pricing import price_of
 from loop.runners.replay_server import generic_answer
 from loop.sandbox.session import PipelineResult
 from loop.schemas import Answer, JudgeUsage
-from loop.testing.anthropic_server import ScriptedAnthropicServer, text_reply
+from tests.support.anthropic_server import ScriptedAnthropicServer, text_reply
 
 USAGE = {"input_tokens": 1000, "output_tokens": 100, "cache_read_input_tokens": 2000,
          "cache_creation_input_tokens": 0}

@@ -10,7 +10,7 @@ import pytest
 
 from loop.dashboard.app import create_app
 from loop.dashboard.server import BackgroundServer, allowed_hosts
-from loop.testing.dashboard_records import Generated, populate, write_ruler
+from tests.support.dashboard_records import Generated, populate, write_ruler
 
 
 @dataclass

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from loop.db.models import Experiment
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import RULER_NEW
+from tests.support.dashboard_records import RULER_NEW
 
 from .cdp import Browser
 

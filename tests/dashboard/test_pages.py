@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from loop.dashboard.queries import contribution
 from loop.db.models import CaseResult, Evaluation, Experiment
 from loop.db.session import session_scope, upgrade
-from loop.testing.dashboard_records import RULER_NEW, RULER_OLD
+from tests.support.dashboard_records import RULER_NEW, RULER_OLD
 
 from .webget import get
 

@@ -20,8 +20,8 @@ from loop.dashboard.app import create_app
 from loop.dashboard.server import BackgroundServer, allowed_hosts
 from loop.db.models import Experiment
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import RULER_NEW, gold_questions, populate, write_ruler
-from loop.testing.report_records import HOLDOUT_ANSWER, HOLDOUT_GOLD, HOLDOUT_TASK, add_report_extras
+from tests.support.dashboard_records import RULER_NEW, gold_questions, populate, write_ruler
+from tests.support.report_records import HOLDOUT_ANSWER, HOLDOUT_GOLD, HOLDOUT_TASK, add_report_extras
 
 from .cdp import Browser
 from .tile_truth import TILE_JS, drawn, expected_tiles

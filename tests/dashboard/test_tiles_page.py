@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 
 from loop.db.models import Experiment
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import RULER_NEW, RULER_OLD
+from tests.support.dashboard_records import RULER_NEW, RULER_OLD
 
 from .webget import get
 

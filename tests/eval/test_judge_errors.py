@@ -18,7 +18,7 @@ from loop.db.session import session_scope
 from loop.errors import JudgeUnavailable
 from loop.evaluate import evaluate
 from loop.ruler_files import gate_cases
-from loop.testing.anthropic_server import Reply, ScriptedAnthropicServer, text_reply
+from tests.support.anthropic_server import Reply, ScriptedAnthropicServer, text_reply
 
 TASK = re.compile(r"^Task: (.+)$", re.M)
 FAIR = {"reasoning": "scripted", "verdict": "tie"}

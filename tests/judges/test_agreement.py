@@ -20,7 +20,7 @@ from loop.judges.agreement import agree, cohen_kappa, flip_rate, measure, parse_
 from loop.ruler_files import gate_cases
 from loop.ruler_lock import write_lock
 from loop.schemas import Answer, CaseJudgement, CaseOutcome, DimScores
-from loop.testing.judge_ladders import GENERIC
+from tests.support.judge_ladders import GENERIC
 
 
 def test_unweighted_kappa_matches_the_hand_worked_example():

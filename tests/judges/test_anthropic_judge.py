@@ -12,7 +12,7 @@ import pytest
 from loop.config import Config
 from loop.judges import make_judge
 from loop.judges.anthropic_judge import AnthropicJudge, cached_prefix_share
-from loop.testing import Reply, ScriptedAnthropicServer, text_reply
+from tests.support import Reply, ScriptedAnthropicServer, text_reply
 from ruler.scoring import summarize
 
 DIMS = {"atomicity": 5, "specificity": 4, "coverage": 3, "naturalness": 5, "non_redundancy": 4}

@@ -9,7 +9,7 @@ import urllib.request
 import anthropic
 import pytest
 
-from loop.testing import Reply, ScriptedAnthropicServer, text_reply, tool_use_reply
+from tests.support import Reply, ScriptedAnthropicServer, text_reply, tool_use_reply
 
 MODEL = "claude-sonnet-4-6"
 

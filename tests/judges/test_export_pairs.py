@@ -20,7 +20,7 @@ from loop.judges.pairs import PreferencePair
 from loop.ruler_files import load_cases
 from loop.ruler_lock import write_lock
 from loop.schemas import Answer
-from loop.testing.judge_ladders import GENERIC
+from tests.support.judge_ladders import GENERIC
 from loop.training.render import sha256_text
 
 # A pool task of our own whose "gold" is weak (generic): a good draft for it beats it.

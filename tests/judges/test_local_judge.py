@@ -15,7 +15,7 @@ from loop.judges.local_judge import LocalJudge, reply_schema
 from loop.judges.replies import RubricReply, VerdictReply
 from loop.runners.client import RunnerError
 from loop.runners.protocol import Backend, ProtocolError, Response
-from loop.testing.judge_ladders import ladders
+from tests.support.judge_ladders import ladders
 
 RUBRIC = {"reasoning": "fine", "dims": {"atomicity": 5, "specificity": 4, "coverage": 3, "naturalness": 5,
                                         "non_redundancy": 4}, "failure_notes": "misses the budget", "verdict": "B"}

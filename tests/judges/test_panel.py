@@ -12,7 +12,7 @@ from loop.judges import make_judge
 from loop.judges.anthropic_judge import AnthropicJudge
 from loop.judges.panel import PanelJudge, majority
 from loop.ruler_files import ruler_id
-from loop.testing import ScriptedAnthropicServer, text_reply
+from tests.support import ScriptedAnthropicServer, text_reply
 
 # per model: (rubric verdict with the candidate as A, verdict with gold as A, coverage score)
 SCRIPT = {"judge-x": ("A", "B", 5), "judge-y": ("B", "A", 2), "judge-z": ("A", "B", 4)}

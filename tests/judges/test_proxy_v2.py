@@ -12,7 +12,7 @@ from loop.judges import make_judge
 from loop.judges.proxy_v2 import ProxyV2Judge
 from loop.runners.replay_server import generic_answer
 from loop.schemas import Answer, Case
-from loop.testing.judge_ladders import RUNGS, TASKS, ladder_pairs, ladders
+from tests.support.judge_ladders import RUNGS, TASKS, ladder_pairs, ladders
 from ruler.scoring import pairwise_score, rubric_score
 
 LADDER_GATE = 0.90

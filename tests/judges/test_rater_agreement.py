@@ -24,7 +24,7 @@ from loop.judges.rater_agreement import RUBRIC, pair_measures, Rating
 from loop.ruler_files import gate_cases
 from loop.ruler_lock import write_lock
 from loop.schemas import Answer
-from loop.testing.judge_ladders import GENERIC
+from tests.support.judge_ladders import GENERIC
 from ruler.scoring import MODE_DIMENSIONS
 
 from .labelling import label_through_dashboard

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from loop.cli import app
 from loop.db.session import upgrade
-from loop.testing.dashboard_records import gold_questions, populate, write_ruler
-from loop.testing.report_records import HOLDOUT_ANSWER, HOLDOUT_GOLD, HOLDOUT_TASK, add_report_extras
+from tests.support.dashboard_records import gold_questions, populate, write_ruler
+from tests.support.report_records import HOLDOUT_ANSWER, HOLDOUT_GOLD, HOLDOUT_TASK, add_report_extras
 
 GOLD = gold_questions("Plan a trip to Paris")[0].replace("'", "&#x27;")
 

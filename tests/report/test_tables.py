@@ -7,8 +7,8 @@ from sqlalchemy import create_engine, select
 
 from loop.db.models import Experiment
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import RULER_NEW, RULER_OLD, populate, write_ruler
-from loop.testing.report_records import CLOUD_MODELS, add_report_extras
+from tests.support.dashboard_records import RULER_NEW, RULER_OLD, populate, write_ruler
+from tests.support.report_records import CLOUD_MODELS, add_report_extras
 from loop.report.tables import ceiling_rows, lever_rows, rejudge_rows
 
 

@@ -11,9 +11,10 @@ import pytest
 from loop.runners.client import RunnerClient, environment
 from loop.runners.protocol import Output, Request, Sampling
 
+from tests.support import anthropic_server
+
 from .conftest import ANSWER_SCHEMA
 
-anthropic_server = pytest.importorskip("loop.testing.anthropic_server")
 ANSWER = {"title": "Trip to Paris", "questions": [f"Question {i}?" for i in range(7)]}
 
 

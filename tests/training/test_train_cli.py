@@ -59,7 +59,7 @@ def test_lora_on_an_empty_data_dir_is_one_clear_error(cli_env, tmp_path):
 
 
 def test_register_answers_the_request_and_queues_the_adapter(cli_env, sft_request, tmp_path):
-    from loop.testing.gguf_lora import write_lora
+    from tests.support.gguf_lora import write_lora
 
     adapter = write_lora(tmp_path / "mine.gguf", seed=3)
     result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "orpo",
@@ -87,7 +87,7 @@ def _nothing_happened(config, request_id):
 
 
 def test_register_refuses_bad_input_and_changes_nothing(cli_env, sft_request, tmp_path):
-    from loop.testing.gguf_lora import write_lora
+    from tests.support.gguf_lora import write_lora
 
     good = write_lora(tmp_path / "good.gguf", seed=4)
     corrupt = tmp_path / "corrupt.gguf"

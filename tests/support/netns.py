@@ -108,7 +108,7 @@ class UnixToTcpBridge:
 def isolated_cli(directory: Path, cli: Path | str, port: int, unix_path: Path) -> Path:
     """Write a wrapper that runs `cli` in a new network namespace, with 127.0.0.1:port bridged out."""
     script = Path(directory) / "claude-netns"
-    command = [sys.executable, "-m", "loop.testing.netns", "--port", str(port), "--unix", str(unix_path), "--", str(cli)]
+    command = [sys.executable, str(Path(__file__).resolve()), "--port", str(port), "--unix", str(unix_path), "--", str(cli)]
     script.write_text(f"#!/bin/sh\nexec unshare -n {shlex.join(command)} \"$@\"\n")
     script.chmod(0o755)
     return script

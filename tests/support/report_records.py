@@ -1,4 +1,4 @@
-"""What a synthetic record (`loop.testing.dashboard_records.populate`) needs besides for the report's
+"""What a synthetic record (`tests.support.dashboard_records.populate`) needs besides for the report's
 tests: adapter metadata in an adapter store (the sft adapter has some, the orpo one none), the noise
 floor in keep decisions, a model-line change, sealed holdout cases (which the report must never show),
 cloud references (the ceiling) and a coverage-blind re-judge with its five-dimension control.
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from loop.adapters.store import AdapterStore
 from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler
 from loop.db.session import session_scope
-from loop.testing.dashboard_records import ADAPTER_SHA, RULER_NEW
+from tests.support.dashboard_records import ADAPTER_SHA, RULER_NEW
 
 RULER_BLIND = "c" * 63 + "3"
 HOLDOUT_TASK = "Sealed holdout task: charter a glacier flight"

@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Callable, Literal, get_args
 
-from loop.testing.anthropic_server import Reply, text_reply, tool_use_reply
+from tests.support.anthropic_server import Reply, text_reply, tool_use_reply
 
 Scenario = Literal["edit_and_evaluate", "write_ruler", "copy_gold", "request_training", "endless"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
