@@ -22,39 +22,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from loop.daemon.agents.base import AgentContext, AgentOutcome
 from loop.daemon.resources import Resources
 from loop.daemon.runloop import Daemon, RunOptions
-from loop.db.models import CaseResult, Evaluation, Experiment
+from loop.db.models import CaseResult, Evaluation
 from loop.db.session import session_scope
 from loop.ruler_files import load_cases
-from loop.runners.replay_server import generic_answer
-from loop.sandbox.session import PipelineResult
-from loop.schemas import Answer
+from tests.support.variant_fakes import VariantAgent, VariantSession
 from tests.support.anthropic_server import ScriptedAnthropicServer, text_reply
 
 TITLE = re.compile(r"Title: (VARIANT|BASE): (.+)")
 
-
-class FakeSession:
-    """Stands in for the sandboxed pipeline: the answer depends only on the workspace's variant marker."""
-
-    mode = "none"  # the confinement evaluations record: a stand-in runs in-process, unconfined
-
-    def __init__(self, workspace):
-        self.variant = (Path(workspace) / "variant.txt").exists()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def run_case(self, task):
-        answer = generic_answer(task)
-        answer["title"] = f"{'VARIANT' if self.variant else 'BASE'}: {task}"
-        return PipelineResult(answer=Answer(**answer), error=None, trace=[], deterministic=True, model_calls=1,
-                              latency_ms=1.0)
 
 
 class ScriptedJudge:
@@ -86,27 +63,12 @@ def first_draw_lucky(kind, task, draw):
     return "good" if kind == "VARIANT" and draw == 1 else "fair"
 
 
-class VariantAgent:
-    """Drops the variant marker; optionally scores it with the daemon's `evaluate` service first."""
-
-    name = "scripted"
-
-    def __init__(self, evaluate_gate: str | None = None):
-        self.evaluate_gate, self.seen = evaluate_gate, None
-
-    def run(self, ctx: AgentContext) -> AgentOutcome:
-        (ctx.workspace / "variant.txt").write_text("use the variant answers\n")
-        if self.evaluate_gate:
-            self.seen = ctx.services.evaluate(self.evaluate_gate)
-        ctx.services.record_hypothesis("scripted: the variant answers", "drop variant.txt", "inference")
-        return AgentOutcome(hypothesis="scripted: the variant answers", cost_usd=0.0, turns=1)
-
 
 def run_night(repo: Path, h, grade, agent, **config):
     with ScriptedAnthropicServer(ScriptedJudge(grade)) as server:
         cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
                            judge_max_retries=0, **config)
-        resources = Resources(cfg, session_factory=FakeSession)
+        resources = Resources(cfg, session_factory=VariantSession)
         Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=agent,
                resources=resources).run()
     return cfg
@@ -285,7 +247,7 @@ def night_on(repo: Path, h, runner, server):
     names its endpoint, so another port would be another ruler)."""
     cfg = h.config_for(repo, judge="anthropic", anthropic_base_url=server.base_url, judge_concurrency=4,
                        judge_max_retries=0)
-    resources = Resources(cfg, runner=runner, session_factory=FakeSession)
+    resources = Resources(cfg, runner=runner, session_factory=VariantSession)
     try:
         Daemon(cfg, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=VariantAgent(),
                resources=resources).run()

@@ -6,7 +6,7 @@
 - `run --once` with the judge unreachable exits non-zero with a one-line reason, no quality recorded;
 - an infrastructure error (the runner answers model_unavailable) crashes the experiment: no quality,
   and the sweep's Optuna study is never told one.
-Waits are sub-second (config), the pipeline a stand-in (FakeSession) except for the infrastructure
+Waits are sub-second (config), the pipeline a stand-in (VariantSession) except for the infrastructure
 and --once tests, which run the shipped workspace in the real sandbox on the replay runner.
 """
 
@@ -26,10 +26,8 @@ from loop.daemon.runloop import Daemon, RunOptions
 from loop.daemon.stopping import StopKind, signal_stop
 from loop.db.models import Evaluation, Event
 from loop.db.session import session_scope
-from loop.sandbox.session import PipelineResult
-from loop.schemas import Answer
+from tests.support.variant_fakes import VariantAgent, VariantSession
 from tests.support.anthropic_server import Reply, ScriptedAnthropicServer, text_reply
-from loop.runners.replay_server import generic_answer
 
 REPO = Path(__file__).resolve().parents[2]
 FAIR = {"reasoning": "scripted", "verdict": "tie"}
@@ -37,26 +35,6 @@ DIMS = dict.fromkeys(("atomicity", "specificity", "coverage", "naturalness", "no
 FAST = dict(judge_max_retries=0, judge_case_retries=1, judge_case_backoff_s=0.01, judge_wait_initial_s=0.05,
             judge_wait_max_s=0.2, judge_wait_notify_after_s=0.0, judge_concurrency=4)
 
-
-class FakeSession:
-    """The pipeline stand-in: `VARIANT: <task>` once the agent dropped variant.txt, else `BASE: <task>`."""
-
-    mode = "none"
-
-    def __init__(self, workspace):
-        self.variant = (workspace / "variant.txt").exists()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def run_case(self, task):
-        answer = generic_answer(task)
-        answer["title"] = f"{'VARIANT' if self.variant else 'BASE'}: {task}"
-        return PipelineResult(answer=Answer(**answer), error=None, trace=[], deterministic=True, model_calls=1,
-                              latency_ms=1.0)
 
 
 class OutageJudge:
@@ -77,16 +55,6 @@ class OutageJudge:
         return text_reply(json.dumps({**FAIR, "dims": DIMS, "failure_notes": "none"} if rubric else FAIR))
 
 
-class VariantAgent:
-    name = "scripted"
-
-    def run(self, ctx):
-        from loop.daemon.agents.base import AgentOutcome
-
-        (ctx.workspace / "variant.txt").write_text("use the variant answers\n")
-        ctx.services.record_hypothesis("scripted: the variant answers", "drop variant.txt", "inference")
-        return AgentOutcome(hypothesis="scripted: the variant answers", cost_usd=0.0, turns=1)
-
 
 def official(config, number):
     with session_scope(config) as db:
@@ -105,7 +73,7 @@ def wait_for(predicate, timeout=60.0):
 
 def start(config, **options):
     daemon = Daemon(config, RunOptions(live=False, watch=False, handle_signals=False, **options),
-                    agent=VariantAgent(), resources=Resources(config, session_factory=FakeSession))
+                    agent=VariantAgent(), resources=Resources(config, session_factory=VariantSession))
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     return daemon, thread

@@ -13,42 +13,21 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import select
 
-from loop.daemon.agents.base import AgentOutcome
 from loop.daemon.resources import Resources
 from loop.daemon.runloop import Daemon, RunOptions
 from loop.daemon.stopping import StopKind, signal_stop
 from loop.db.models import CaseResult, Evaluation, Event
 from loop.db.session import session_scope
 from loop.ruler_files import gate_cases
-from loop.runners.replay_server import generic_answer
-from loop.sandbox.session import PipelineResult
-from loop.schemas import Answer, CaseJudgement, DimScores
+from loop.schemas import CaseJudgement, DimScores
 from ruler.scoring import combine_verdicts
+from tests.support.variant_fakes import VariantAgent, VariantSession
 
 DIMS = ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")
 
-
-class FakeSession:
-    mode = "none"  # the confinement evaluations record: a stand-in runs in-process, unconfined
-
-    def __init__(self, workspace):
-        self.variant = (Path(workspace) / "variant.txt").exists()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def run_case(self, task):
-        answer = generic_answer(task)
-        answer["title"] = f"{'VARIANT' if self.variant else 'BASE'}: {task}"
-        return PipelineResult(answer=Answer(**answer), error=None, trace=[], deterministic=True, model_calls=1,
-                              latency_ms=1.0)
 
 
 class NoisyJudge:
@@ -81,18 +60,10 @@ class NoisyJudge:
             return Counter((c, t) for thread, c, t, _ in self.draws if thread.startswith("rejudge-confirm"))
 
 
-class VariantAgent:
-    name = "scripted"
-
-    def run(self, ctx) -> AgentOutcome:
-        (ctx.workspace / "variant.txt").write_text("use the variant answers\n")
-        ctx.services.record_hypothesis("scripted: the variant answers", "drop variant.txt", "inference")
-        return AgentOutcome(hypothesis="scripted: the variant answers", cost_usd=0.0, turns=1)
-
 
 def run(config, judge: NoisyJudge):
     daemon = Daemon(config, RunOptions(max_experiments=1, live=False, watch=False, handle_signals=False),
-                    agent=VariantAgent(), resources=Resources(config, judge=judge, session_factory=FakeSession))
+                    agent=VariantAgent(), resources=Resources(config, judge=judge, session_factory=VariantSession))
     judge.on_stop = lambda: daemon.request_stop(signal_stop("SIGTERM"))
     return daemon, daemon.run()
 
