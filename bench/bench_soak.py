@@ -50,8 +50,13 @@ def main() -> None:
     plan = FaultPlan.for_night(total)  # a short run (BENCH_SOAK_ITERATIONS) still meets every fault
     samples: dict[int, tuple[float, int]] = {}
 
+    # RSS and open fds are read as the agent starts an iteration, when transient handles (a pooled
+    # SQLite connection, a git pipe) may be open: each figure is the floor over ten iterations, so a
+    # leak (a floor that rises) shows and a handle that happens to be open at one instant does not
+    first, last = range(10, 20), range(max(20, total - 9), total + 1)
+
     def sample(number: int) -> None:
-        if number in (10, total):
+        if number in first or number in last:
             samples[number] = (rss_mb(), open_fds())
 
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as tmp:
@@ -118,13 +123,17 @@ def main() -> None:
         print(f"soak_agent_api_refusals: {len(agent.api_failures)} (experiments {sorted(set(agent.api_failures))}; "
               f"recorded crashed: {len(api_crashed)})")
         print(f"soak_plateau_broadened: {agent.broadened}")
-        if 10 in samples and total in samples:
-            (rss_10, fd_10), (rss_n, fd_n) = samples[10], samples[total]
+        early, late = [samples[n] for n in first if n in samples], [samples[n] for n in last if n in samples]
+        if early and late:
+            rss_10, fd_10 = min(r for r, _ in early), min(f for _, f in early)
+            rss_n, fd_n = min(r for r, _ in late), min(f for _, f in late)
             print(f"soak_rss_at_10_mb: {rss_10:.1f}")
             print(f"soak_rss_at_{total}_mb: {rss_n:.1f}")
             print(f"soak_rss_growth_pct: {100 * (rss_n - rss_10) / rss_10:.1f}")
-            print(f"soak_fds_at_10: {fd_10}")
-            print(f"soak_fds_at_{total}: {fd_n}")
+            print(f"soak_fds_at_10: {fd_10}  (floor over iterations {first.start}-{first.stop - 1}, "
+                  f"highest {max(f for _, f in early)})")
+            print(f"soak_fds_at_{total}: {fd_n}  (floor over iterations {last.start}-{last.stop - 1}, "
+                  f"highest {max(f for _, f in late)})")
             print(f"soak_fds_growth_pct: {100 * (fd_n - fd_10) / fd_10:.1f}")
         print(f"soak_wall_s: {wall:.1f}")
 
