@@ -33,7 +33,7 @@ def pg_server():
 
     bindir = find_bindir()
     if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or under "
+        pytest.skip(reason="no PostgreSQL server binaries (initdb, pg_ctl, postgres) on PATH or under "
                     "/usr/lib/postgresql/*/bin: `make test` installs Debian's postgresql package")
     server = PgServer(bindir).start()
     try:
