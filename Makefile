@@ -80,7 +80,7 @@ run: system-deps models-run native
 	$(AR) run --model $(MODEL) $(ARGS)
 
 test: system-deps models-test train-deps-for-test native swift-test
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q --durations=25 $(ARGS)
 
 bench: models-test models-run native
 	$(PY) -m bench $(ARGS)
