@@ -89,6 +89,7 @@ class Config(BaseModel):
     judge_wait_notify_after_s: float = Field(default=900.0, ge=0)  # daemon: notify once after waiting this long
     # --- workers: several daemons on one record (loop/daemon/workers.py, leases.py) ---
     worker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # this daemon's worker name (`run --worker`); None = <host>-<pid>
+    shared_limits: bool = True  # judge concurrency and budget held in the record, shared by its workers (judge_slots.py, shared_budget.py)
     worker_lease_s: float = Field(default=60.0, gt=0)  # a claim unrenewed this long is recovered by another worker (heartbeat every quarter of it)
 
     @field_validator("judge_wait_max_s")
@@ -148,6 +149,7 @@ ENV_OVERRIDES = {
     "AUTORESEARCH_AGENT": "agent",
     "AUTORESEARCH_SANDBOX": "sandbox",
     "AUTORESEARCH_WORKER": "worker",
+    "AUTORESEARCH_SHARED_LIMITS": "shared_limits",
 }
 
 

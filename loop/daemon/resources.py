@@ -2,7 +2,8 @@
 
 Evaluations of every worktree go through `Resources.evaluate` so the runner process (and its loaded
 model) is reused for the whole night. Tests and benchmarks inject fakes (runner, judge, a pipeline
-session factory); by default the real ones are opened from the config.
+session factory); by default the real ones are opened from the config. Under `shared_limits` the
+judge's calls hold the record's shared judge slots (loop/daemon/judge_slots.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Resources:
         self.git = GitRecord(config.repo, config.research_branch)
         self._stack = ExitStack()
         self._runner, self._judge = runner, judge
+        self._shared = False  # the judge wrapped in the record's shared slots yet (config.shared_limits)
         self.session_factory = session_factory
         self._embedder = embedder
         self.timings: dict[str, float] = {"evaluate_s": 0.0}
@@ -59,6 +61,10 @@ class Resources:
             from loop.judges import make_judge
 
             self._judge = make_judge(self.config)
+        if self.config.shared_limits and not self._shared:
+            from loop.daemon.judge_slots import JudgeSlots, SharedJudge
+
+            self._judge, self._shared = SharedJudge(self._judge, JudgeSlots(self.config, self.worker.name)), True
         return self._judge
 
     @property

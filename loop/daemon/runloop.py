@@ -3,7 +3,8 @@
 `Daemon(config, options).run()` returns a `RunSummary`. One iteration at a time; an experiment a
 stop interrupted (left resumable by the last run) is resumed first, under its own number; a dropped
 adapter is served before the agent's next experiment. Stop policies (`stopping.py`, checked after
-each iteration): dollar budget of this run, max experiments, N consecutive invalid/crashed, a
+each iteration): dollar budget of this run (under `shared_limits`, one total for every worker on the
+record, reserved before each experiment: shared_budget.py), max experiments, N consecutive invalid/crashed, a
 plateau under `plateau_policy = "halt"`, `--until` passing; plus a tampered ruler and a stop signal.
 Outside the run window the scheduler sleeps until it opens again. Between iterations the record is
 maintained (`loop/db/maintenance.py`: cache eviction, trace compaction, vacuum) and the judge is checked
@@ -94,6 +95,8 @@ class Daemon:
         self.spent_usd, self.consecutive_failures, self.since_best = 0.0, 0, 0
         self._signals = 0
         self.busy = False
+        self.budget = None  # the record's budget shared by every worker (shared_budget.py), under shared_limits
+        self.shared_spent_usd = 0.0  # its total as of this worker's last reserve or settle
 
     # --- stop requests --------------------------------------------------------------------------
     @property
@@ -149,6 +152,11 @@ class Daemon:
         self.resources = self.resources or Resources(self.config, worker=me)
         self.me = me
         self.agent = self.agent or make_agent(self.config)
+        if self.config.shared_limits:
+            from loop.daemon.shared_budget import SharedBudget
+
+            self.budget = SharedBudget(self.config, me)
+            self.shared_spent_usd = self.budget.open()
         self.summary.recovered = recover(self.config, self.resources.git, me)
         self.to_resume = resumable(self.config, me)
         self._maintain()
@@ -237,14 +245,18 @@ class Daemon:
         else:
             iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step,
                                   waiter=self._waiter())
+        if not self._reserve():
+            return
         self.busy = True
         try:
             result = iteration.run() if resume is None else iteration.resume(resume)
         except RulerTampered as exc:
+            self._settle(0.0)
             self._on_tamper([str(exc)])
             return
         except Exception as exc:  # outside any experiment (judge, record, git unusable): counts as a failure
             log.exception("iteration failed before an experiment could start")
+            self._settle(0.0)
             self.consecutive_failures += 1
             if self.options.once or self.consecutive_failures >= self.config.max_consecutive_failures:
                 self.request_stop(StopReason(StopKind.CANNOT_RUN,
@@ -268,8 +280,23 @@ class Daemon:
         return Waiter(self.config, patient=not self.options.once, should_stop=self.should_stop,
                            on_wait=self.status.waiting)
 
+    def _reserve(self) -> bool:
+        """The shared budget holds this worker's next experiment (else the night's budget is spent)."""
+        if self.budget is None:
+            return True
+        reservation = self.budget.reserve()
+        self.shared_spent_usd = reservation.spent_usd
+        if not reservation.granted:
+            self.request_stop(StopReason(StopKind.BUDGET, reservation.message))
+        return reservation.granted
+
+    def _settle(self, usd: float) -> None:
+        if self.budget is not None:
+            self.shared_spent_usd = self.budget.settle(usd)
+
     def _account(self, result: IterationResult) -> None:
         self.spent_usd += result.agent_cost_usd + result.judge_cost_usd  # budget_usd counts both bills
+        self._settle(result.agent_cost_usd + result.judge_cost_usd)
         if result.status in (SUSPENDED, LOST):
             return
         failed = result.status in ("invalid", "crashed") and not result.reason.startswith(("stopped by", "abandoned"))
@@ -293,7 +320,8 @@ class Daemon:
         return policies
 
     def run_state(self) -> RunState:
-        return RunState(now=self.clock.now(), spent_usd=self.spent_usd, experiments=self.summary.experiments,
+        spent = self.spent_usd if self.budget is None else self.shared_spent_usd  # every worker's, when shared
+        return RunState(now=self.clock.now(), spent_usd=spent, experiments=self.summary.experiments,
                         consecutive_failures=self.consecutive_failures, since_best=self.since_best)
 
     def _check_stop_conditions(self) -> bool:

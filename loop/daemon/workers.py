@@ -7,7 +7,7 @@ default `<host>-<pid>`), each with a row in the `workers` table.
   host, pid gone) refuses the start (`WorkerNameTaken`, naming host, pid and heartbeat); otherwise the
   row is taken over by compare-and-swap, so of two starts racing for one name exactly one wins.
 - `Heartbeat`: a thread that renews the worker's heartbeat and the leases of its unfinished
-  experiments (`leases.renew`) every quarter of the lease. A heartbeat that finds its name taken by
+  experiments (`leases.renew`), its judge slots and its budget hold every quarter of the lease. A heartbeat that finds its name taken by
   another process calls `on_lost` (the daemon stops); a database error is logged and retried.
 - `worker_views`: what `status` shows of each worker.
 
@@ -113,13 +113,17 @@ def unregister(config: Config, me: WorkerIdentity) -> None:
 
 def beat(config: Config, me: WorkerIdentity) -> bool:
     """One heartbeat: the worker's row and its claims' leases; False when the name is no longer ours."""
+    from loop.daemon import judge_slots, shared_budget
     from loop.daemon.leases import renew
 
     now = utcnow()
+    until = now + timedelta(seconds=config.worker_lease_s)
     with session_scope(config) as db:
         ours = db.execute(update(Worker).where(Worker.name == me.name, Worker.host == me.host,
                                                Worker.pid == me.pid).values(heartbeat_at=now)).rowcount
-        renew(db, me.name, now + timedelta(seconds=config.worker_lease_s))
+        renew(db, me.name, until)
+        judge_slots.renew(db, me.name, until)
+        shared_budget.renew(db, me.name, until)
     return ours == 1
 
 

@@ -282,3 +282,35 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JudgeSlot(Base):
+    """One of the judge's shared concurrency slots (loop/daemon/judge_slots.py): free when `holder` is None
+    or `held_until` has passed (its holder died); slots 0..judge_concurrency-1 exist."""
+
+    __tablename__ = "judge_slots"
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    held_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BudgetLedger(Base):
+    """The dollars of one night across every worker on the record (loop/daemon/shared_budget.py)."""
+
+    __tablename__ = "budget_ledger"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)  # the research branch
+    limit_usd: Mapped[float] = mapped_column(Float)
+    spent_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    largest_usd: Mapped[float] = mapped_column(Float, default=0.0)  # the dearest experiment settled so far
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    touched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # the lock's write
+
+
+class BudgetHold(Base):
+    """One worker's reservation for the experiment it is running, released when the experiment settles."""
+
+    __tablename__ = "budget_holds"
+    worker: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ledger: Mapped[str] = mapped_column(String(100))
+    usd: Mapped[float] = mapped_column(Float)
+    held_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
