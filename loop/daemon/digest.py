@@ -19,6 +19,7 @@ from sqlalchemy import select
 from loop.config import Config
 from loop.db.models import Event, Experiment, TrainingRequest
 from loop.daemon.keep import multiplicity
+from loop.daemon.workers import WorkerView, worker_views
 from loop.db.session import session_scope
 from loop.schemas import DIMENSIONS
 
@@ -75,6 +76,7 @@ def digest(config: Config, since: datetime | None = None) -> str:
     lines = ["# autoresearch digest", "",
              f"{since.isoformat(timespec='minutes')} → {now.isoformat(timespec='minutes')}", ""]
     lines += _summary(night, before, everything)
+    lines += _workers_section(worker_views(config))
     lines += _experiments_section(night)
     lines += _decisions_section(night, config.keep_confidence)
     lines += _failures_section(night)
@@ -111,6 +113,16 @@ def _summary(night: list[Experiment], before: list[Experiment], everything: list
         start_v = (best_start.dims or {}).get(dim) if best_start else None
         change = now_v - start_v if now_v is not None and start_v is not None else None
         lines.append(f"| {dim} | {_q(start_v)} | {_q(now_v)} | {_signed(change)} |")
+    return lines + [""]
+
+
+def _workers_section(views: list[WorkerView]) -> list[str]:
+    if not views:
+        return []
+    lines = ["## Workers", ""]
+    for w in views:
+        lines.append(f"- `{w.name}` on {w.host} (pid {w.pid}): {w.doing}; last heartbeat "
+                     f"{w.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC")
     return lines + [""]
 
 

@@ -73,10 +73,7 @@ def render_status(report: StatusReport, out: Console) -> None:
     else:
         out.print("daemon: not running")
     for w in report.workers:
-        doing = f"experiment {w.experiment:04d} step {w.step}" if w.experiment is not None else "idle"
-        if w.state != "running":
-            doing = w.state if w.state == "stopped" else "lost (no heartbeat within its lease)"
-        out.print(f"worker {escape(w.name)} on {escape(w.host)} (pid {w.pid}): {doing}; last heartbeat "
+        out.print(f"worker {escape(w.name)} on {escape(w.host)} (pid {w.pid}): {w.doing}; last heartbeat "
                   f"{w.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC ({w.heartbeat_age_s:.0f} s ago)", highlight=False)
     for row in report.running:
         by = f" (worker {escape(row.worker)})" if row.worker else ""

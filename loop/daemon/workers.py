@@ -174,23 +174,38 @@ class WorkerView(BaseModel):
     experiment: int | None = None  # the experiment it is running, if any
     step: str | None = None
 
+    @property
+    def doing(self) -> str:
+        """What it is doing, in words (status, the dashboard and the digest say it alike)."""
+        if self.state == "stopped":
+            return "stopped"
+        if self.state == "lost":
+            return "lost (no heartbeat within its lease)"
+        return f"experiment {self.experiment:04d} step {self.step}" if self.experiment is not None else "idle"
+
 
 def worker_views(config: Config, here: WorkerIdentity | None = None) -> list[WorkerView]:
-    """Every worker the record knows, live ones first, each with its current experiment and step."""
+    """Every worker the record knows, live ones first, each with its current experiment and step (the
+    one reader behind `status`, the dashboard's workers panel and the digest)."""
+    with session_scope(config) as db:
+        return read_worker_views(db, config.worker_lease_s, here)
+
+
+def read_worker_views(db, lease_s: float, here: WorkerIdentity | None = None) -> list[WorkerView]:
+    """`worker_views` in the caller's session (the dashboard's binds its own read-only connection)."""
     from loop.db.models import Experiment
     from loop.daemon.experiments import UNFINISHED
 
     here = here or WorkerIdentity.current()
     now = utcnow()
-    with session_scope(config) as db:
-        workers = list(db.scalars(select(Worker).order_by(Worker.name)))
-        running = {row.worker: row for row in db.scalars(select(Experiment).where(
-            UNFINISHED, Experiment.worker.is_not(None), Experiment.lease_until.is_not(None))
-            .order_by(Experiment.number))}
+    workers = list(db.scalars(select(Worker).order_by(Worker.name)))
+    running = {row.worker: row for row in db.scalars(select(Experiment).where(
+        UNFINISHED, Experiment.worker.is_not(None), Experiment.lease_until.is_not(None))
+        .order_by(Experiment.number))}
     views = []
     for w in workers:
         state = ("stopped" if w.stopped_at is not None else
-                 "running" if is_live(w, here, now, config.worker_lease_s) else "lost")
+                 "running" if is_live(w, here, now, lease_s) else "lost")
         current = running.get(w.name) if state == "running" else None
         views.append(WorkerView(
             name=w.name, host=w.host, pid=w.pid, state=state, started_at=as_utc(w.started_at),

@@ -36,6 +36,7 @@ from loop.dashboard.pages import empty_page, error_page, missing_database_page, 
 from loop.dashboard.supervisor import SupervisorView
 from loop.dashboard.source import DatabaseMissing, DatabaseUnavailable, Source, describe, open_source
 from loop.dashboard.tiles_page import tiles_page
+from loop.dashboard.workers_panel import read_workers, workers_panel
 from loop.dashboard.writes import WriteGuard
 from loop.report.shape import AdapterCatalog
 from loop.report.tile_query import read_tiles
@@ -89,7 +90,8 @@ class Dashboard:
             if queries.experiment_count(conn) == 0:
                 return _html(empty_page(self.source.where))
             rulers, current = self._ruler(conn, request)
-        return _html(overview_page(rulers, current, self.source.where))
+            workers = workers_panel(read_workers(conn))
+        return _html(overview_page(rulers, current, self.source.where, workers))
 
     def data(self, request: Request) -> Response:
         with self.connect() as conn:

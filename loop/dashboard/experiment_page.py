@@ -69,7 +69,7 @@ def _facts(x: dict[str, Any]) -> str:
              ("lever / operator", f'{e(x["lever"])} / {e(x["operator"])} ({e(x["agent"])})'
               + (f' — the agent claimed {e(x["lever_claimed"])}' if x.get("lever_claimed") not in (None, x["lever"])
                  else "")),
-             ("gate reached", e(x["gate"])), ("ruler", f'<code>{e(x["ruler_id"])}</code>'),
+             ("worker", e(x.get("worker") or "—")), ("gate reached", e(x["gate"])), ("ruler", f'<code>{e(x["ruler_id"])}</code>'),
              ("judge", e(x["judge_id"])), ("runner", f'{e(x["runner_model"])} {e(x["runner_version"] or "")}'),
              ("agent cost", "—" if x["agent_cost_usd"] is None else f'${x["agent_cost_usd"]:.3f}'),
              ("agent turns", e(x["agent_turns"])),

@@ -57,13 +57,14 @@ def ruler_selector(rulers: list[dict[str, Any]], current: str | None) -> str:
 <noscript><button type="submit">show</button></noscript> {note}</form>"""
 
 
-def overview_page(rulers: list[dict[str, Any]], current: str | None, where: str) -> str:
+def overview_page(rulers: list[dict[str, Any]], current: str | None, where: str, workers: str = "") -> str:
     metric_buttons = "".join(f'<button type="button" data-metric="{m}"{" class=on" if m == "quality" else ""}>'
                              f"{label}</button>" for m, label in METRICS)
     body = f"""
 <section class="bar">{ruler_selector(rulers, current)}
 <p class="muted small">Record: <code>{e(where)}</code> · ruler <code id="ruler-id">{e(current)}</code></p></section>
 <section class="cards" id="cards"><p class="muted">loading the experiment record…</p></section>
+{workers}
 <section class="panel">
 <div class="panel-head"><h2>Every experiment</h2><div class="metrics" id="metrics">{metric_buttons}</div></div>
 <p class="legend" id="legend"></p>
