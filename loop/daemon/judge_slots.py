@@ -16,26 +16,43 @@ counts them), so N workers never judge more than `judge_concurrency` cases at on
 from __future__ import annotations
 
 import random
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import aliased
 
 from loop.config import Config
 from loop.db.models import JudgeSlot, utcnow
-from loop.db.session import session_scope
+from loop.db.session import engine_for, session_scope
 
 POLL_START_S, POLL_MAX_S = 0.005, 0.05
+
+
+def _free(table):
+    return (table.slot < bindparam("size")) & or_(table.holder.is_(None), table.held_until < bindparam("now"))
+
+
+# built once (Core statements with bound parameters: compiled once, cached), run per judge call
+_INNER = aliased(JudgeSlot)  # not correlated with the UPDATE's own table
+_PICK = (select(_INNER.slot).where(_free(_INNER)).order_by(_INNER.slot).limit(1)
+         .with_for_update(skip_locked=True).scalar_subquery())
+CLAIM = (update(JudgeSlot.__table__).where(JudgeSlot.slot == _PICK, _free(JudgeSlot))
+         .values(holder=bindparam("worker"), held_until=bindparam("until")).returning(JudgeSlot.slot))
+RELEASE = (update(JudgeSlot.__table__).where(JudgeSlot.slot == bindparam("number"), JudgeSlot.holder == bindparam("who"))
+           .values(holder=None, held_until=None))
 
 
 class JudgeSlots:
     def __init__(self, config: Config, worker: str):
         self.config, self.worker, self.size = config, worker, config.judge_concurrency
         self.waits = 0  # polls that found every slot taken (for the bench and the log)
+        self.engine = engine_for(config.db_url)
+        self._one_at_a_time = threading.Lock()  # this worker's threads queue here, not in SQLite's busy handler
         self._ensure()
 
     def _ensure(self) -> None:
@@ -50,30 +67,22 @@ class JudgeSlots:
                 time.sleep(random.uniform(0, 0.01))
         raise RuntimeError(f"could not create the {self.size} shared judge slots in the record")
 
-    def _free(self, now: datetime, table=JudgeSlot):
-        return (table.slot < self.size) & or_(table.holder.is_(None), table.held_until < now)
-
     def try_claim(self) -> int | None:
         """A free slot, now held by this worker, or None when all are taken."""
         now = utcnow()
-        inner = aliased(JudgeSlot)  # not correlated with the UPDATE's own table
-        pick = (select(inner.slot).where(self._free(now, inner)).order_by(inner.slot).limit(1)
-                .with_for_update(skip_locked=True).scalar_subquery())
+        params = {"size": self.size, "now": now, "worker": self.worker,
+                  "until": now + timedelta(seconds=self.config.worker_lease_s)}
         try:
-            with session_scope(self.config) as db:
-                slot = db.execute(update(JudgeSlot).where(JudgeSlot.slot == pick, self._free(now))
-                                  .values(holder=self.worker, held_until=now + timedelta(
-                                      seconds=self.config.worker_lease_s)).returning(JudgeSlot.slot)).scalar()
+            with self._one_at_a_time, self.engine.begin() as conn:
+                return conn.execute(CLAIM, params).scalar()
         except OperationalError as exc:  # SQLite's writer lock past its timeout: try again
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             return None
-        return slot
 
     def release(self, slot: int) -> None:
-        with session_scope(self.config) as db:
-            db.execute(update(JudgeSlot).where(JudgeSlot.slot == slot, JudgeSlot.holder == self.worker)
-                       .values(holder=None, held_until=None))
+        with self._one_at_a_time, self.engine.begin() as conn:
+            conn.execute(RELEASE, {"number": slot, "who": self.worker})
 
     @contextmanager
     def hold(self) -> Iterator[int]:
