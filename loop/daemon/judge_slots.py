@@ -51,6 +51,7 @@ class JudgeSlots:
     def __init__(self, config: Config, worker: str):
         self.config, self.worker, self.size = config, worker, config.judge_concurrency
         self.waits = 0  # polls that found every slot taken (for the bench and the log)
+        self.claims = 0  # slots this worker held (one per judge call)
         self.engine = engine_for(config.db_url)
         self._one_at_a_time = threading.Lock()  # this worker's threads queue here, not in SQLite's busy handler
         self._ensure()
@@ -74,7 +75,9 @@ class JudgeSlots:
                   "until": now + timedelta(seconds=self.config.worker_lease_s)}
         try:
             with self._one_at_a_time, self.engine.begin() as conn:
-                return conn.execute(CLAIM, params).scalar()
+                slot = conn.execute(CLAIM, params).scalar()
+                self.claims += slot is not None
+                return slot
         except OperationalError as exc:  # SQLite's writer lock past its timeout: try again
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
