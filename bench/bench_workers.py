@@ -8,7 +8,8 @@ case's judging submitted to the worker's own pool of `judge_concurrency` threads
 generated, by a fake judge (500 ms a call). Around it the real record calls: the experiment number
 claimed (`leases.claim`), the budget reserved and settled, the experiment finished. The fakes only
 sleep, so the figures are latency-bound (two cores are not the limit). The record is a SQLite file
-(one writer at a time: the harder case for the claims).
+(one writer at a time: the harder case for the claims), then with the shared limits on a throwaway
+PostgreSQL server (tests/pg.py) where its binaries exist.
 
 JUDGE_CONCURRENCY (32) is large enough not to be the bottleneck: 4 workers keep about 4 x 5 judge
 calls in flight. One more run with a binding limit (4, 4 workers) shows the peak measured by the fake
@@ -91,10 +92,11 @@ def _experiment(config, me: WorkerIdentity, budget, slots, judge: InFlightJudge,
     tally.add(experiments=1, claim_s=claimed + time.perf_counter() - t0)
 
 
-def _run(workers: int, shared: bool, concurrency: int = JUDGE_CONCURRENCY) -> tuple[float, Tally, InFlightJudge]:
+def _run(workers: int, shared: bool, concurrency: int = JUDGE_CONCURRENCY,
+         url: str | None = None) -> tuple[float, Tally, InFlightJudge]:
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
-        config = load_config(Path(tmp), database_url=f"sqlite:///{tmp}/record.sqlite", judge_concurrency=concurrency,
-                             budget_usd=1000.0, shared_limits=shared)
+        config = load_config(Path(tmp), database_url=url or f"sqlite:///{tmp}/record.sqlite",
+                             judge_concurrency=concurrency, budget_usd=1000.0, shared_limits=shared)
         upgrade(config)
         judge, tally, stop = InFlightJudge(latency_s=JUDGE_S), Tally(), threading.Event()
 
@@ -137,7 +139,31 @@ def main() -> None:
             if shared and tally.experiments:
                 print(f"workers_{label}_{n}_claim_ms_per_experiment: {tally.claim_s / tally.experiments * 1000:.1f}")
                 print(f"workers_{label}_{n}_slot_ms_per_judge_call: {tally.slot_s / max(1, tally.judge_calls) * 1000:.2f}")
+    _postgresql()
     per_hour, tally, judge = _run(4, True, concurrency=BINDING_LIMIT)
     print(f"workers_binding_limit: {BINDING_LIMIT}\nworkers_binding_4_judge_peak_in_flight: {judge.peak}")
     print(f"workers_binding_4_experiments_per_hour: {per_hour:.0f}")
     print(f"workers_binding_4_slot_ms_per_judge_call: {tally.slot_s / max(1, tally.judge_calls) * 1000:.2f}")
+
+
+def _postgresql() -> None:
+    """The shared limits on PostgreSQL (SKIP LOCKED slots), on a throwaway server (tests/pg.py)."""
+    from tests.pg import PgServer, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        print("workers_postgresql: skipped (no PostgreSQL server binaries; `make test` installs them)")
+        return
+    server = PgServer(bindir).start()
+    try:
+        base = None
+        for n in (1, 2, 4):
+            per_hour, tally, judge = _run(n, True, url=server.url(server.create_database()))
+            base = base or per_hour
+            print(f"workers_postgresql_shared_on_{n}_experiments_per_hour: {per_hour:.0f}")
+            print(f"workers_postgresql_shared_on_{n}_ratio_to_one: {per_hour / base:.2f}")
+            print(f"workers_postgresql_shared_on_{n}_claim_ms_per_experiment: {tally.claim_s / tally.experiments * 1000:.1f}")
+            print(f"workers_postgresql_shared_on_{n}_slot_ms_per_judge_call: "
+                  f"{tally.slot_s / max(1, tally.judge_calls) * 1000:.2f}")
+    finally:
+        server.stop()
