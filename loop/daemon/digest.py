@@ -7,6 +7,8 @@ digest says so when the night spans more than one ruler.
 Every new best carries the sealed holdout's verdict (holdout quality, Goodhart gap and drift) and is
 flagged "suspected overfit" when the holdout check says so (`loop.daemon.holdout`); the "Decisions"
 section says how many keep tests the night ran and how many false keeps its null would expect.
+The "Workers" section lists each worker on the record (what it is doing, last heartbeat), read as
+`status` reads them (loop.daemon.workers.worker_views).
 """
 
 from __future__ import annotations
