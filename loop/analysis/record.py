@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, computed_field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
@@ -81,13 +82,18 @@ def references(config, ruler_id: str, gate: str, models: list[str] | None = None
     """The newest cloud reference evaluation per model on `gate` under `ruler_id`: in the order of `models`
     when given (a model with none is left out), else by quality, lowest first (as the seeds' table)."""
     with session_scope(config) as db:
-        rows = db.scalars(select(Evaluation).where(
-            Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.gate == gate,
-            Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
-        newest: dict[str, ScoredRun] = {}
-        for ev in rows:
-            if ev.runner_model and ev.runner_model not in newest:
-                newest[ev.runner_model] = _run(ev, ev.runner_model, "cloud")
+        return references_in(db, ruler_id, gate, models)
+
+
+def references_in(db: Session, ruler_id: str, gate: str, models: list[str] | None = None) -> list[ScoredRun]:
+    """`references` on an open session (the dashboard binds one to its read-only connection)."""
+    rows = db.scalars(select(Evaluation).where(
+        Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.gate == gate,
+        Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
+    newest: dict[str, ScoredRun] = {}
+    for ev in rows:
+        if ev.runner_model and ev.runner_model not in newest:
+            newest[ev.runner_model] = _run(ev, ev.runner_model, "cloud")
     if models is not None:
         return [newest[m] for m in models if m in newest]
     return sorted(newest.values(), key=lambda r: (r.quality, r.label))

@@ -16,13 +16,12 @@ from sqlalchemy import select
 from loop.adapters.store import AdapterStore
 from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler
 from loop.db.session import session_scope
-from tests.support.dashboard_records import ADAPTER_SHA, RULER_NEW
+from tests.support.dashboard_records import ADAPTER_SHA, CLOUD_MODELS, RULER_NEW, add_references
 
 RULER_BLIND = "c" * 63 + "3"
 HOLDOUT_TASK = "Sealed holdout task: charter a glacier flight"
 HOLDOUT_ANSWER = "Sealed holdout candidate question about glacier permits?"
 HOLDOUT_GOLD = "Sealed holdout gold question: which glacier?"
-CLOUD_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
 LINE_OLD, LINE_NEW, LINE_FROM = "llama:qwen2.5-1.5b", "llama:qwen2.5-0.5b", 26
 NOISE_FLOOR = 0.0125
 
@@ -32,10 +31,6 @@ class Extras:
     store: Path
     incumbent: int  # the newest kept experiment under RULER_NEW
     line_change: int  # the first scored experiment of the new model line
-
-
-def _dims(level: float) -> dict[str, float]:
-    return {d: level for d in ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")}
 
 
 def add_report_extras(url: str, ruler_dir: Path, store: Path) -> Extras:
@@ -61,10 +56,7 @@ def add_report_extras(url: str, ruler_dir: Path, store: Path) -> Extras:
         holdout.cases = [CaseResult(case_id="h01", task=HOLDOUT_TASK, verdict="gold", reasoning="sealed reasoning",
                                     candidate={"title": "Glacier", "questions": [HOLDOUT_ANSWER] * 7})]
         db.add(holdout)
-        for i, model in enumerate(CLOUD_MODELS):
-            db.add(Evaluation(experiment_number=None, kind="reference", gate="full", ruler_id=RULER_NEW, judge_id="j",
-                              workspace_hash="w", runner_backend="cloud", runner_model=model, quality=0.6 + 0.05 * i,
-                              dims=_dims(4.0 + 0.5 * i), wins=3 + i, ties=18, losses=9 - i, created_at=now))
+        add_references(db, now)
         db.add(Ruler(id=RULER_BLIND, judge_id="j", judge_mode="coverage-blind", files={}, created_at=now))
         db.flush()
         for ruler, quality, losses in ((RULER_NEW, incumbent.quality, incumbent.losses), (RULER_BLIND, 0.52, 12)):
