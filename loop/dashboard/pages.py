@@ -71,7 +71,7 @@ def overview_page(rulers: list[dict[str, Any]], current: str | None, where: str)
 <p class="muted small">Click a point to open its experiment. Unscored experiments (crashed, running) sit at 0.
 The step line is the running best: the incumbent's value (the newest kept experiment) at each number.
 Dashed violet lines are the cloud ceiling: a cloud model as the candidate through the same harness, stored as a
-reference (`autoresearch analyze ceiling`), never an on-device experiment.</p>
+reference (<code>autoresearch analyze ceiling</code>), never an on-device experiment.</p>
 </section>
 <section class="panel">
 <div class="panel-head"><h2>Tasks against the incumbent</h2>

@@ -65,7 +65,7 @@ def ceiling_html(data: ReportData) -> str:
         return ('<p class="hook" id="ceiling-hook">No cloud reference in the record under this ruler. '
                 '<code>autoresearch analyze ceiling --models A,B</code> scores cloud models as the candidate through '
                 'the same harness; their rows appear here.</p>')
-    rows = [[e(r.candidate), e(r.where), e(r.gate), fmt(r.quality), fmt(r.coverage, 2),
+    rows = [[e(r.label), e(r.where), e(r.gate), fmt(r.quality), fmt(r.coverage, 2),
              f"{r.wins}/{r.ties}/{r.losses}"] + [fmt(r.dims.get(d), 2) for d in DIMS] for r in data.ceiling]
     return _table(["candidate", "where", "gate", "quality", "coverage", "W/T/L vs gold"]
                   + [d.replace("_", "-") for d in DIMS], rows, "tab ceiling")

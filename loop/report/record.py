@@ -27,7 +27,8 @@ from loop.dashboard import queries
 from loop.dashboard.detail import load_gold
 from loop.db.models import CaseResult, Evaluation, Event, Experiment
 from loop.report.shape import AdapterCatalog, AdapterInfo
-from loop.report.tables import CeilingRow, LeverRow, RejudgeRow, ceiling_rows, lever_rows, rejudge_rows
+from loop.analysis.record import ScoredRun
+from loop.report.tables import LeverRow, RejudgeRow, ceiling_rows, lever_rows, rejudge_rows
 from loop.report.tile_query import read_tiles
 from loop.report.tiles import Tile
 from loop.schemas import Answer
@@ -84,7 +85,7 @@ class ReportData:
     line_changes: list[LineChange]
     tiles: list[Tile]
     levers: list[LeverRow]
-    ceiling: list[CeilingRow]
+    ceiling: list[ScoredRun]  # the on-device best, then each cloud reference (loop.analysis.record)
     rejudges: list[RejudgeRow]
     requests: list[RequestView]
     unrequested: list[AdapterUse]  # adapters the traces called that answer no request

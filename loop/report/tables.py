@@ -4,7 +4,8 @@ experiment, `subject_experiment` names whose stored candidates were judged again
 own ruler id). Ceiling and re-judge rows are written by `autoresearch analyze`; with none in the record
 those tables are empty and the report says how to make them.
 
-The lever table is `autoresearch analyze levers`'s own (`loop.analysis.levers.lever_table`).
+The lever table is `autoresearch analyze levers`'s own (`loop.analysis.levers.lever_table`), the ceiling
+rows `autoresearch analyze ceiling`'s (`loop.analysis.record`: `on_device_best_in`, `references_in`).
 """
 
 from __future__ import annotations
@@ -12,27 +13,13 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from loop.analysis.levers import FINISHED, LeverRow, lever_table
+from loop.analysis.record import ScoredRun, on_device_best_in, references_in
 from loop.db.models import Evaluation, Experiment, Ruler
 
-REFERENCE_KIND, REJUDGE_KIND = "reference", "rejudge"
-
-
-class CeilingRow(BaseModel):
-    candidate: str  # the runner's model
-    where: str  # cloud (a reference) | on-device (the best kept experiment, for comparison)
-    experiment: int | None
-    gate: str
-    quality: float | None
-    dims: dict[str, float]
-    wins: int
-    ties: int
-    losses: int
-
-    @property
-    def coverage(self) -> float | None:
-        return self.dims.get("coverage")
+REJUDGE_KIND = "rejudge"
 
 
 class RejudgeRow(BaseModel):
@@ -59,32 +46,14 @@ def lever_rows(conn: Connection, ruler_id: str | None) -> list[LeverRow]:
     return lever_table(rows)
 
 
-def _ceiling(ev, where: str, candidate: str) -> CeilingRow:
-    return CeilingRow(candidate=candidate, where=where, experiment=ev.experiment_number, gate=ev.gate,
-                      quality=ev.quality, dims=dict(ev.dims or {}), wins=ev.wins, ties=ev.ties, losses=ev.losses)
-
-
-def ceiling_rows(conn: Connection, ruler_id: str | None) -> list[CeilingRow]:
-    """The newest reference per cloud model under the ruler (lowest quality first, as the seeds' table),
-    then the on-device best on the full gate beside them; empty when the record has no reference."""
-    cols = [Evaluation.id, Evaluation.experiment_number, Evaluation.gate, Evaluation.runner_model, Evaluation.quality,
-            Evaluation.dims, Evaluation.wins, Evaluation.ties, Evaluation.losses]
-    refs = conn.execute(select(*cols).where(
-        Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.ruler_id == ruler_id,
-        Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
-    newest: dict[str, CeilingRow] = {}
-    for ev in refs:
-        name = ev.runner_model or "cloud model"
-        newest.setdefault(name, _ceiling(ev, "cloud", name))
-    if not newest:
-        return []
-    best = conn.execute(select(*cols).join(Experiment, Experiment.number == Evaluation.experiment_number).where(
-        Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
-        Evaluation.ruler_id == ruler_id).order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
-    rows = sorted(newest.values(), key=lambda r: (r.quality or 0.0, r.candidate))
-    if best is not None:
-        rows.append(_ceiling(best, "on-device", f"on-device best (#{best.experiment_number})"))
-    return rows
+def ceiling_rows(conn: Connection, ruler_id: str | None) -> list[ScoredRun]:
+    """`autoresearch analyze ceiling`'s table from the record, by the analyses' own reader
+    (`loop.analysis.record`, on a session over this connection): the on-device best on the full gate, then
+    the newest full-gate reference per cloud model (lowest quality first); empty when there is no reference."""
+    with Session(bind=conn) as db:
+        refs = references_in(db, ruler_id, "full")
+        best = on_device_best_in(db, ruler_id) if refs else None
+    return ([best] if best else []) + refs
 
 
 def rejudge_rows(conn: Connection, ruler_id: str | None) -> list[RejudgeRow]:

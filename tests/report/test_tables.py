@@ -32,8 +32,10 @@ def test_levers_ceiling_and_rejudge(tmp_path):
         assert row.runs == len(mine) and row.kept == sum(e.status == "kept" for e in mine)
         assert row.best_quality == max(e.quality for e in valid)
     assert set(levers) == {e.lever for e in exps if e.status != "crashed"}
-    assert [r.candidate for r in ceiling] == [*CLOUD_MODELS, f"on-device best (#{ceiling[-1].experiment})"]
-    assert [r.where for r in ceiling] == ["cloud", "cloud", "on-device"] and ceiling[1].quality == 0.65
+    assert [r.label for r in ceiling] == [f"on-device best (experiment {ceiling[0].experiment:04d})", *CLOUD_MODELS]
+    assert [r.where for r in ceiling] == ["on-device", "cloud", "cloud"] and ceiling[2].quality == 0.65
+    best = max((e for e in exps if e.status == "kept"), key=lambda e: (e.quality, e.number))
+    assert (ceiling[0].experiment, ceiling[0].quality) == (best.number, best.quality)
     assert len(rejudges) == 1
     row = rejudges[0]
     assert (row.experiment, row.mode, row.control_quality, row.quality) == (
