@@ -76,7 +76,8 @@ def test_the_agent_sees_worst_cases_and_runs_a_pool_task_but_never_gold(research
                            worst_cases=inputs.worst_cases, failure_notes=inputs.failure_notes,
                            best_quality=inputs.best_quality)
         outcome = ClaudeAgent(config, cli_path=cli_path, extra_env={"ANTHROPIC_API_KEY": "dummy"}).run(ctx)
-        bodies = [b for b in server.requests if any(str(t.get("name", "")).startswith(MCP) for t in b.get("tools") or [])]
+        bodies = [b for b in server.requests
+                  if any(str(t.get("name", "")).startswith(MCP) for t in b.get("tools") or [])]
     assert outcome.error is None and outcome.hypothesis.startswith("Looking at the worst cases"), outcome
     assert {(e["method"], e["path"].split("?")[0]) for e in server.log} == {("POST", "/v1/messages")}
     results = list(tool_results(bodies[-1]).values())

@@ -26,7 +26,8 @@ LINES = """(() => {
   const shapes = (gd.layout.shapes || []).filter(s => (s.name || '').startsWith('reference '));
   const notes = (gd.layout.annotations || []).filter(a => (a.name || '').startsWith('reference '));
   if (!shapes.length) return null;
-  return {shapes: shapes.map(s => [s.yref, s.y0, s.y1, s.xref, s.x0, s.x1]), labels: notes.map(a => [a.yref, a.y, a.text]),
+  return {shapes: shapes.map(s => [s.yref, s.y0, s.y1, s.xref, s.x0, s.x1]),
+          labels: notes.map(a => [a.yref, a.y, a.text]),
           traces: gd.data.map(t => t.name), xs: gd.data.flatMap(t => t.hovertext || [])};
 })()"""
 
@@ -80,5 +81,6 @@ def test_the_climb_draws_each_reference_as_a_labelled_line_not_a_point(ceiling_r
         coverage = page.wait_for(LINES.replace("if (!shapes.length) return null;",
                                                "if (!shapes.length || shapes[0].y0 !== 4) return null;"))
         assert [s[1] for s in coverage["shapes"]] == [4.0, 4.5]
-        assert [a[2] for a in coverage["labels"]] == ["claude-haiku-4-5 · cloud ceiling 4", "claude-sonnet-4-6 · cloud ceiling 4.5"]
+        assert [a[2] for a in coverage["labels"]] == ["claude-haiku-4-5 · cloud ceiling 4",
+                                                      "claude-sonnet-4-6 · cloud ceiling 4.5"]
         assert page.console_errors() == []

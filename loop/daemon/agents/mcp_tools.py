@@ -1,10 +1,10 @@
 """The daemon's services offered to Claude Code as in-process MCP tools (server name `autoresearch`).
 
 The model sees them as `mcp__autoresearch__evaluate`, `..._record_hypothesis`,
-`..._request_manual_training`, `..._experiment_log`, `..._worst_cases` and `..._run_task`. Arguments are pydantic models (their JSON
-schema is what the model is shown; the handler validates again). The services object is the daemon
-core's `AgentServices`; its methods may be plain or async. Plain ones run in a worker thread so a
-long evaluation does not stall the conversation with the CLI.
+`..._request_manual_training`, `..._experiment_log`, `..._worst_cases` and `..._run_task`. Arguments
+are pydantic models (their JSON schema is what the model is shown; the handler validates again). The
+services object is the daemon core's `AgentServices`; its methods may be plain or async. Plain ones run
+in a worker thread so a long evaluation does not stall the conversation with the CLI.
 
 What the agent gets back from `evaluate` is filtered here, whatever the service returns: keys that
 name gold or reference text are dropped at any depth, so the agent only ever sees its own scores,
@@ -137,8 +137,8 @@ def _tool_for(model: type[BaseModel], name: str, description: str):
     return wrap
 
 
-def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6, worst_cases: list | None = None,
-                max_task_runs: int = 12) -> list:
+def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6,
+                worst_cases: list | None = None, max_task_runs: int = 12) -> list:
     """The SDK tools bound to `services`, recording into `session`; `worst_cases` are the prompt's
     (`AgentContext.worst_cases`, `WorstCase` objects)."""
     shown = [strip_gold(case.model_dump(mode="json")) for case in worst_cases or []]
@@ -216,5 +216,5 @@ def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6
 
 def build_server(services: Any, session: ToolSession, *, max_evaluations: int = 6, worst_cases: list | None = None):
     """The in-process MCP server config for `ClaudeAgentOptions(mcp_servers={SERVER_NAME: ...})`."""
-    return create_sdk_mcp_server(SERVER_NAME, "1.0.0", build_tools(services, session, max_evaluations=max_evaluations,
-                                                                   worst_cases=worst_cases))
+    tools = build_tools(services, session, max_evaluations=max_evaluations, worst_cases=worst_cases)
+    return create_sdk_mcp_server(SERVER_NAME, "1.0.0", tools)
