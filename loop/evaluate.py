@@ -190,13 +190,17 @@ class _LazyPipeline:
 
     def get(self):
         if self._session is None:
-            from loop.sandbox.session import PipelineSession
-
-            self._session = self._stack.enter_context(PipelineSession(
-                self._workspace, self._runner, case_timeout_s=self._config.case_timeout_s,
-                sandbox=self._config.sandbox, unconfined=self._config.unconfined,
-                adapter_store=store_root(self._config)))
+            self._session = self._stack.enter_context(pipeline_session(self._config, self._workspace, self._runner))
         return self._session
+
+
+def pipeline_session(config: Config, workspace: Path, runner):
+    """The sandboxed worker an evaluation runs `workspace`'s pipeline in (one per evaluation; also the
+    agent's `run_task` tool: the same confinement, per-case timeout and adapter store)."""
+    from loop.sandbox.session import PipelineSession
+
+    return PipelineSession(Path(workspace), runner, case_timeout_s=config.case_timeout_s, sandbox=config.sandbox,
+                           unconfined=config.unconfined, adapter_store=store_root(config))
 
 
 def _confinement(config: Config) -> str:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, computed_field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
@@ -55,15 +56,18 @@ def on_device_best(config, ruler_id: str, gate: str) -> ScoredRun | None:
     tie: keep decisions are made on the full gate), shown on `gate`'s cases: on the dev gate, its stored
     judgements of the dev cases summarised by the ruler (`ruler.scoring.summarize`)."""
     with session_scope(config) as db:
-        ev = db.scalars(
-            select(Evaluation).join(Experiment, Experiment.number == Evaluation.experiment_number)
-            .where(Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
-                   Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0)
-            .order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
-        if ev is None:
-            return None
-        run = _run(ev, f"on-device best (experiment {ev.experiment_number:04d})", "on-device")
-    return run if gate == "full" else _on_gate(config, run, gate)
+        run = on_device_best_in(db, ruler_id)
+    return run if run is None or gate == "full" else _on_gate(config, run, gate)
+
+
+def on_device_best_in(db: Session, ruler_id: str | None) -> ScoredRun | None:
+    """`on_device_best` on the full gate, on an open session (the report binds one to its connection)."""
+    ev = db.scalars(
+        select(Evaluation).join(Experiment, Experiment.number == Evaluation.experiment_number)
+        .where(Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
+               Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0)
+        .order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
+    return None if ev is None else _run(ev, f"on-device best (experiment {ev.experiment_number:04d})", "on-device")
 
 
 def _on_gate(config, run: ScoredRun, gate: str) -> ScoredRun:
@@ -81,13 +85,18 @@ def references(config, ruler_id: str, gate: str, models: list[str] | None = None
     """The newest cloud reference evaluation per model on `gate` under `ruler_id`: in the order of `models`
     when given (a model with none is left out), else by quality, lowest first (as the seeds' table)."""
     with session_scope(config) as db:
-        rows = db.scalars(select(Evaluation).where(
-            Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.gate == gate,
-            Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
-        newest: dict[str, ScoredRun] = {}
-        for ev in rows:
-            if ev.runner_model and ev.runner_model not in newest:
-                newest[ev.runner_model] = _run(ev, ev.runner_model, "cloud")
+        return references_in(db, ruler_id, gate, models)
+
+
+def references_in(db: Session, ruler_id: str | None, gate: str, models: list[str] | None = None) -> list[ScoredRun]:
+    """`references` on an open session (the dashboard binds one to its read-only connection)."""
+    rows = db.scalars(select(Evaluation).where(
+        Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.gate == gate,
+        Evaluation.ruler_id == ruler_id, Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
+    newest: dict[str, ScoredRun] = {}
+    for ev in rows:
+        if ev.runner_model and ev.runner_model not in newest:
+            newest[ev.runner_model] = _run(ev, ev.runner_model, "cloud")
     if models is not None:
         return [newest[m] for m in models if m in newest]
     return sorted(newest.values(), key=lambda r: (r.quality, r.label))

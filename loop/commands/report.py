@@ -89,6 +89,7 @@ def report(
         source.check()
         with source.engine.connect() as conn:
             data = read_report(conn, where=source.where, ruler_dir=config.ruler_dir, ruler=ruler,
+                               config=config.model_copy(update={"database_url": url}),
                                experiment=experiment, gold=not no_gold, adapters=AdapterCatalog(store_root(config)))
     except (DatabaseMissing, DatabaseUnavailable, ReportRefused) as exc:
         fail(str(exc))

@@ -92,3 +92,19 @@ class Resources:
                                 record=record, use_cache=use_cache, should_stop=should_stop)
         finally:
             self.timings["evaluate_s"] += time.perf_counter() - started
+
+    def run_task(self, task: str, workspace: Path):
+        """`workspace`'s pipeline on one task, through the sandboxed session an evaluation uses (the
+        injected session factory, else `loop.evaluate.pipeline_session` on this runner): a
+        `PipelineResult` (answer, error, trace), bounded by `config.case_timeout_s`. Nothing is judged
+        or recorded."""
+        from loop.adapters.resolve import check_workspace_adapters
+        from loop.adapters.store import store_root
+        from loop.evaluate import pipeline_session
+
+        workspace = Path(workspace)
+        check_workspace_adapters(workspace, store_root(self.config))  # as evaluate: a broken pointer refuses
+        session_cm = (self.session_factory(workspace) if self.session_factory
+                      else pipeline_session(self.config, workspace, self.runner))
+        with session_cm as session:
+            return session.run_case(task)

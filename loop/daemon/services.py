@@ -2,7 +2,9 @@
 
 An agent's own evaluations are recorded as kind "agent" (never the official record) and only on the
 'dev' and 'full' gates: the holdout stays sealed. What comes back has no gold text: figures, and the
-judge's failure notes of the worst cases (phrased without quoting the gold).
+judge's failure notes of the worst cases (phrased without quoting the gold). `run_task` runs the
+worktree's pipeline on one training-pool task (never a ruler or holdout one) and returns its answer and
+trace, judged by nobody and recorded nowhere.
 """
 
 from __future__ import annotations
@@ -68,3 +70,13 @@ class DaemonServices:
 
     def experiment_log(self, n: int = 20) -> str:
         return experiments.log_markdown(self.config, max(1, min(int(n), 200)))
+
+    def run_task(self, task_id: str) -> dict:
+        """The worktree's pipeline on one training-pool task (loop/daemon/pool_task.py): its answer and
+        trace, or `{"error": ...}` for a ruler, holdout or unknown id (nothing run)."""
+        from loop.daemon.pool_task import TaskRefused, run_pool_task
+
+        try:
+            return run_pool_task(self.config, self.resources, self.worktree / "agent_workspace", task_id).model_dump()
+        except TaskRefused as exc:
+            return {"error": str(exc)}

@@ -2,7 +2,7 @@
 
     app = create_app(database_url, ruler_dir)
 
-Routes: `/` (overview, `?ruler=ID`), `/api/data` (points, costs, requests; ETag = a fingerprint of the
+Routes: `/` (overview, `?ruler=ID`), `/api/data` (points, costs, requests, the cloud ceiling references; ETag = a fingerprint of the
 record, `If-None-Match` answers 304 so polling every few seconds is cheap), `/api/matrix` (the per-task
 heatmap, `?first=&last=`), `/experiments/N` (`?evaluation=ID`, with the supervisor's panel), `/label`
 (the labelling view), the supervisor's writes (`POST /experiments/N/feedback`, `/steering`, `/steering/ID/drop`; `supervisor.py`),
@@ -107,6 +107,7 @@ class Dashboard:
                        "decisions": queries.night_decisions(conn, current),
                        "model_changes": queries.model_changes(conn),
                        "judge_drifts": queries.judge_drifts(conn),
+                       "references": queries.ceiling_references(conn, current),
                        "requests": queries.training_requests(conn)}
         return JSONResponse(payload, headers=headers)
 

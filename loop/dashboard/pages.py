@@ -70,7 +70,9 @@ def overview_page(rulers: list[dict[str, Any]], current: str | None, where: str,
 <p class="legend" id="legend"></p>
 <div id="chart-main" class="chart"></div>
 <p class="muted small">Click a point to open its experiment. Unscored experiments (crashed, running) sit at 0.
-The step line is the running best: the incumbent's value (the newest kept experiment) at each number.</p>
+The step line is the running best: the incumbent's value (the newest kept experiment) at each number.
+Dashed violet lines are the cloud ceiling: a cloud model as the candidate through the same harness, stored as a
+reference (<code>autoresearch analyze ceiling</code>), never an on-device experiment.</p>
 </section>
 <section class="panel">
 <div class="panel-head"><h2>Tasks against the incumbent</h2>

@@ -216,3 +216,22 @@ def matrix(conn: Connection, ruler_id: str | None, first: int | None = None, las
                 z[row][col] = round(a - b, 4)
     return {"x": [n for n, _, _ in exps], "status": [s for _, _, s in exps], "parent": [p for _, p, _ in exps],
             "cases": case_ids, "tasks": [tasks[c] for c in case_ids], "z": z}
+
+
+CEILING_GATES = ("full", "dev")  # the climb's gates: a reference on each is a line of its own
+
+
+def ceiling_references(conn: Connection, ruler_id: str | None) -> list[dict[str, Any]]:
+    """The cloud ceiling under the view's ruler, read by the analyses' one reader
+    (`loop.analysis.record.references_in`, on a session over this read-only connection): the newest
+    reference per model and gate. The climb chart draws each as a labelled horizontal line, never as a point."""
+    from sqlalchemy.orm import Session
+
+    from loop.analysis.record import references_in
+
+    if ruler_id is None:
+        return []
+    with Session(bind=conn) as db:
+        runs = [run for gate in CEILING_GATES for run in references_in(db, ruler_id, gate)]
+    return [run.model_dump(include={"model", "gate", "quality", "dims", "wins", "ties", "losses", "evaluation_id"})
+            for run in runs]

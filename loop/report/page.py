@@ -65,7 +65,7 @@ def ceiling_html(data: ReportData) -> str:
         return ('<p class="hook" id="ceiling-hook">No cloud reference in the record under this ruler. '
                 '<code>autoresearch analyze ceiling --models A,B</code> scores cloud models as the candidate through '
                 'the same harness; their rows appear here.</p>')
-    rows = [[e(r.candidate), e(r.where), e(r.gate), fmt(r.quality), fmt(r.coverage, 2),
+    rows = [[e(r.label), e(r.where), e(r.gate), fmt(r.quality), fmt(r.coverage, 2),
              f"{r.wins}/{r.ties}/{r.losses}"] + [fmt(r.dims.get(d), 2) for d in DIMS] for r in data.ceiling]
     return _table(["candidate", "where", "gate", "quality", "coverage", "W/T/L vs gold"]
                   + [d.replace("_", "-") for d in DIMS], rows, "tab ceiling")
@@ -76,11 +76,12 @@ def rejudge_html(data: ReportData) -> str:
         return ('<p class="hook" id="rejudge-hook">No re-judge in the record for this ruler. '
                 '<code>autoresearch analyze rejudge --mode coverage-blind --experiments 0,N</code> judges stored '
                 'candidates again in a mode (its own ruler id, never the official record); its rows appear here.</p>')
-    rows = [[_exp(r.experiment), e(r.mode), fmt(r.official_quality), fmt(r.control_quality), fmt(r.quality),
-             "—" if r.delta is None else f"{r.delta:+.3f}", f"{e(r.losses_before)} → {r.losses_after}"]
-            for r in data.rejudges]
+    rows = [[_exp(r.experiment), e(t.mode), fmt(r.control.logged_quality), fmt(r.quality_standard),
+             fmt(r.quality_mode), f"{r.delta:+.3f}", f"{r.losses_before} → {r.losses_after}"]
+            for t in data.rejudges for r in t.rows]
+    controls = "".join(f"<p class=\"control\">{e(t.mode)}: {e(t.control_sentence())}</p>" for t in data.rejudges)
     return _table(["experiment", "mode", "logged quality", "quality 5-dim (control)", "quality in mode", "Δ",
-                   "losses to gold before → after"], rows, "tab rejudge")
+                   "losses to gold before → after"], rows, "tab rejudge") + controls
 
 
 def _adapter(use: AdapterUse) -> str:

@@ -27,7 +27,9 @@ from loop.dashboard import queries
 from loop.dashboard.detail import load_gold
 from loop.db.models import CaseResult, Evaluation, Event, Experiment
 from loop.report.shape import AdapterCatalog, AdapterInfo
-from loop.report.tables import CeilingRow, LeverRow, RejudgeRow, ceiling_rows, lever_rows, rejudge_rows
+from loop.analysis.record import ScoredRun
+from loop.analysis.rejudge_modes import RejudgeTable
+from loop.report.tables import LeverRow, ceiling_rows, lever_rows, rejudge_tables
 from loop.report.tile_query import read_tiles
 from loop.report.tiles import Tile
 from loop.schemas import Answer
@@ -84,8 +86,8 @@ class ReportData:
     line_changes: list[LineChange]
     tiles: list[Tile]
     levers: list[LeverRow]
-    ceiling: list[CeilingRow]
-    rejudges: list[RejudgeRow]
+    ceiling: list[ScoredRun]  # the on-device best, then each cloud reference (loop.analysis.record)
+    rejudges: list[RejudgeTable]  # one per judge mode (loop.analysis.rejudge_record)
     requests: list[RequestView]
     unrequested: list[AdapterUse]  # adapters the traces called that answer no request
     drill: Drill | None
@@ -169,9 +171,10 @@ def drill(conn: Connection, ruler_id: str | None, number: int | None, gold: dict
                  [DrillCase(c, gold[c["case_id"]].gold if c["case_id"] in gold else None) for c in cases])
 
 
-def read_report(conn: Connection, *, where: str, ruler_dir: Path, adapters: AdapterCatalog, ruler: str | None = None,
-                experiment: int | None = None, gold: bool = True) -> ReportData:
-    """The report's data under `ruler` (a full id or a unique prefix; default: the dashboard's ruler)."""
+def read_report(conn: Connection, *, where: str, ruler_dir: Path, adapters: AdapterCatalog, config,
+                ruler: str | None = None, experiment: int | None = None, gold: bool = True) -> ReportData:
+    """The report's data under `ruler` (a full id or a unique prefix; default: the dashboard's ruler).
+    `config` names the same record (its `database_url`): the re-judge tables' reader works on a Config."""
     if queries.experiment_count(conn) == 0:
         raise ReportRefused("the record holds no experiment yet (start the loop with `autoresearch run`)")
     rulers = queries.rulers(conn)
@@ -193,6 +196,6 @@ def read_report(conn: Connection, *, where: str, ruler_dir: Path, adapters: Adap
         generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), where=where, ruler=current,
         other_rulers=sum(r["experiments"] for r in rulers if r["id"] != rid), points=points,
         line_changes=line_changes(conn, points["number"], points["model_line"]), tiles=tiles,
-        levers=lever_rows(conn, rid), ceiling=ceiling_rows(conn, rid), rejudges=rejudge_rows(conn, rid),
+        levers=lever_rows(conn, rid), ceiling=ceiling_rows(conn, rid), rejudges=rejudge_tables(config, rid),
         requests=views, unrequested=unrequested, drill=drill(conn, rid, experiment, gold_sets),
         gold_shown=gold, gold_error=gold_error)

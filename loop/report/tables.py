@@ -4,51 +4,22 @@ experiment, `subject_experiment` names whose stored candidates were judged again
 own ruler id). Ceiling and re-judge rows are written by `autoresearch analyze`; with none in the record
 those tables are empty and the report says how to make them.
 
-The lever table is `autoresearch analyze levers`'s own (`loop.analysis.levers.lever_table`).
+The lever table is `autoresearch analyze levers`'s own (`loop.analysis.levers.lever_table`), the ceiling
+rows `autoresearch analyze ceiling`'s (`loop.analysis.record`: `on_device_best_in`, `references_in`), the
+re-judge tables `autoresearch analyze rejudge`'s (`loop.analysis.rejudge_record.stored_rejudge_table`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from loop.analysis.levers import FINISHED, LeverRow, lever_table
-from loop.db.models import Evaluation, Experiment, Ruler
-
-REFERENCE_KIND, REJUDGE_KIND = "reference", "rejudge"
-
-
-class CeilingRow(BaseModel):
-    candidate: str  # the runner's model
-    where: str  # cloud (a reference) | on-device (the best kept experiment, for comparison)
-    experiment: int | None
-    gate: str
-    quality: float | None
-    dims: dict[str, float]
-    wins: int
-    ties: int
-    losses: int
-
-    @property
-    def coverage(self) -> float | None:
-        return self.dims.get("coverage")
-
-
-class RejudgeRow(BaseModel):
-    experiment: int  # whose stored candidates were judged again
-    mode: str  # the judge mode of the re-judge's ruler (e.g. coverage-blind)
-    ruler_id: str
-    control_quality: float | None  # the five-dimension control of the same round (mode standard)
-    quality: float | None
-    official_quality: float | None  # the experiment's logged quality
-    losses_before: int | None  # losses to gold of the control (else the official evaluation)
-    losses_after: int
-
-    @property
-    def delta(self) -> float | None:
-        base = self.control_quality if self.control_quality is not None else self.official_quality
-        return None if base is None or self.quality is None else self.quality - base
+from loop.analysis.record import ScoredRun, on_device_best_in, references_in
+from loop.analysis.rejudge_modes import MODES, RejudgeTable
+from loop.analysis.rejudge_record import stored_rejudge_table
+from loop.db.models import Experiment
 
 
 def lever_rows(conn: Connection, ruler_id: str | None) -> list[LeverRow]:
@@ -59,52 +30,19 @@ def lever_rows(conn: Connection, ruler_id: str | None) -> list[LeverRow]:
     return lever_table(rows)
 
 
-def _ceiling(ev, where: str, candidate: str) -> CeilingRow:
-    return CeilingRow(candidate=candidate, where=where, experiment=ev.experiment_number, gate=ev.gate,
-                      quality=ev.quality, dims=dict(ev.dims or {}), wins=ev.wins, ties=ev.ties, losses=ev.losses)
+def ceiling_rows(conn: Connection, ruler_id: str | None) -> list[ScoredRun]:
+    """`autoresearch analyze ceiling`'s table from the record, by the analyses' own reader
+    (`loop.analysis.record`, on a session over this connection): the on-device best on the full gate, then
+    the newest full-gate reference per cloud model (lowest quality first); empty when there is no reference."""
+    with Session(bind=conn) as db:
+        refs = references_in(db, ruler_id, "full")
+        best = on_device_best_in(db, ruler_id) if refs else None
+    return ([best] if best else []) + refs
 
 
-def ceiling_rows(conn: Connection, ruler_id: str | None) -> list[CeilingRow]:
-    """The newest reference per cloud model under the ruler (lowest quality first, as the seeds' table),
-    then the on-device best on the full gate beside them; empty when the record has no reference."""
-    cols = [Evaluation.id, Evaluation.experiment_number, Evaluation.gate, Evaluation.runner_model, Evaluation.quality,
-            Evaluation.dims, Evaluation.wins, Evaluation.ties, Evaluation.losses]
-    refs = conn.execute(select(*cols).where(
-        Evaluation.kind == REFERENCE_KIND, Evaluation.experiment_number.is_(None), Evaluation.ruler_id == ruler_id,
-        Evaluation.judge_errors == 0).order_by(Evaluation.id.desc())).all()
-    newest: dict[str, CeilingRow] = {}
-    for ev in refs:
-        name = ev.runner_model or "cloud model"
-        newest.setdefault(name, _ceiling(ev, "cloud", name))
-    if not newest:
+def rejudge_tables(config, ruler_id: str | None) -> list[RejudgeTable]:
+    """`autoresearch analyze rejudge`'s stored tables, by its own reader
+    (`loop.analysis.rejudge_record.stored_rejudge_table`): one per judge mode re-judged under `ruler_id`."""
+    if ruler_id is None:
         return []
-    best = conn.execute(select(*cols).join(Experiment, Experiment.number == Evaluation.experiment_number).where(
-        Experiment.status == "kept", Evaluation.kind == "official", Evaluation.gate == "full",
-        Evaluation.ruler_id == ruler_id).order_by(Evaluation.quality.desc(), Evaluation.id.desc()).limit(1)).first()
-    rows = sorted(newest.values(), key=lambda r: (r.quality or 0.0, r.candidate))
-    if best is not None:
-        rows.append(_ceiling(best, "on-device", f"on-device best (#{best.experiment_number})"))
-    return rows
-
-
-def rejudge_rows(conn: Connection, ruler_id: str | None) -> list[RejudgeRow]:
-    """Mode re-judges of experiments scored under `ruler_id`: the newest per (experiment, mode)."""
-    found = conn.execute(
-        select(Evaluation.id, Evaluation.subject_experiment, Evaluation.ruler_id, Ruler.judge_mode, Evaluation.quality,
-               Evaluation.losses, Experiment.quality, Experiment.losses)
-        .join(Ruler, Ruler.id == Evaluation.ruler_id)
-        .join(Experiment, Experiment.number == Evaluation.subject_experiment)
-        .where(Evaluation.kind == REJUDGE_KIND, Evaluation.experiment_number.is_(None),
-               Experiment.ruler_id == ruler_id).order_by(Evaluation.id.desc())).all()
-    newest: dict[tuple[int, str], tuple] = {}
-    for row in found:
-        newest.setdefault((row[1], row[3]), row)
-    out = []
-    for (number, mode), row in sorted(newest.items()):
-        if mode == "standard":
-            continue
-        control = newest.get((number, "standard"))
-        out.append(RejudgeRow(experiment=number, mode=mode, ruler_id=row[2], quality=row[4], losses_after=row[5],
-                              control_quality=control[4] if control else None, official_quality=row[6],
-                              losses_before=control[5] if control else row[7]))
-    return out
+    return [table for mode in MODES if (table := stored_rejudge_table(config, ruler_id, mode)) is not None]

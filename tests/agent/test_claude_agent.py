@@ -38,7 +38,7 @@ from .conftest import GOLD_QUESTIONS
 BUNDLED_CLI = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
 NETNS = netns.available()
 MCP_TOOLS = {f"mcp__autoresearch__{n}" for n in ("evaluate", "record_hypothesis", "request_manual_training",
-                                                  "experiment_log")}
+                                                  "experiment_log", "worst_cases", "run_task")}
 pytestmark = pytest.mark.skipif(not BUNDLED_CLI.exists(), reason="claude-agent-sdk wheel without the bundled CLI")
 
 

@@ -6,6 +6,8 @@ import asyncio
 import json
 
 from loop.daemon.agents.mcp_tools import ToolSession, build_tools, strip_gold
+from loop.daemon.experiments import WorstCase
+from loop.schemas import Answer
 
 
 class Services:
@@ -28,6 +30,13 @@ class Services:
     def experiment_log(self, n=20):
         return f"last {n}"
 
+    def run_task(self, task_id):
+        self.calls.append(("run_task", task_id))
+        if task_id.startswith("r"):
+            return {"error": f"task {task_id!r} is in the frozen ruler"}
+        return {"task_id": task_id, "answer": {"title": "Mine", "questions": ["q?"] * 7}, "trace": [{"kind": "model"}],
+                "gold": {"title": "secret"}}
+
 
 def _call(tools, name, args):
     tool = next(t for t in tools if t.name == name)
@@ -37,7 +46,8 @@ def _call(tools, name, args):
 def test_tools_validate_strip_and_limit() -> None:
     services, session = Services(), ToolSession()
     tools = build_tools(services, session, max_evaluations=1)
-    assert {t.name for t in tools} == {"evaluate", "record_hypothesis", "request_manual_training", "experiment_log"}
+    assert {t.name for t in tools} == {"evaluate", "record_hypothesis", "request_manual_training", "experiment_log",
+                                       "worst_cases", "run_task"}
     schema = next(t for t in tools if t.name == "evaluate").input_schema
     assert schema["properties"]["gate"]["enum"] == ["dev", "full"]
 
@@ -66,3 +76,23 @@ def test_tools_validate_strip_and_limit() -> None:
 def test_strip_gold_at_any_depth() -> None:
     value = {"a": [{"gold": 1, "b": {"expected_answer": 2, "c": 3}}], "Reference": 4}
     assert strip_gold(value) == {"a": [{"b": {"c": 3}}]}
+
+
+def test_worst_cases_and_run_task_tools() -> None:
+    services, session = Services(), ToolSession()
+    case = WorstCase(case_id="r03", task="plan a trip", score=0.1, verdict="gold", dims={"coverage": 2},
+                     answer=Answer(title="Own", questions=[f"own {i}?" for i in range(7)]), failure_notes="misses dates")
+    tools = build_tools(services, session, worst_cases=[case], max_task_runs=1)
+    shown = json.loads(_call(tools, "worst_cases", {})["content"][0]["text"])["worst_cases"]
+    assert shown == [case.model_dump(mode="json")]
+    assert "No worst cases" in _call(build_tools(services, ToolSession()), "worst_cases", {})["content"][0]["text"]
+    assert _call(tools, "worst_cases", {"case": "r01"}).get("is_error")  # no arguments taken
+
+    refused = _call(tools, "run_task", {"task_id": "r01"})
+    assert refused.get("is_error") and "frozen ruler" in refused["content"][0]["text"] and session.task_runs == 0
+    ran = _call(tools, "run_task", {"task_id": "t001"})["content"][0]["text"]
+    assert json.loads(ran)["answer"]["title"] == "Mine" and "secret" not in ran and session.task_runs == 1
+    limited = _call(tools, "run_task", {"task_id": "t002"})
+    assert limited.get("is_error") and "limit" in limited["content"][0]["text"]
+    assert services.calls == [("run_task", "r01"), ("run_task", "t001")]
+    assert _call(tools, "run_task", {}).get("is_error")

@@ -1,15 +1,17 @@
 """The report's tables from a synthetic record: levers by their definitions, the ceiling and re-judge
-rows exactly as stored, nothing from other rulers."""
+rows as the analyses' own readers give them, nothing from other rulers."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, select
 
-from loop.db.models import Experiment
+from loop.config import Config
+from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
 from tests.support.dashboard_records import RULER_NEW, RULER_OLD, populate, write_ruler
-from tests.support.report_records import CLOUD_MODELS, add_report_extras
-from loop.report.tables import ceiling_rows, lever_rows, rejudge_rows
+from tests.support.report_records import CLOUD_MODELS, add_report_extras, blind_verdict
+from loop.report.tables import ceiling_rows, lever_rows, rejudge_tables
 
 
 def test_levers_ceiling_and_rejudge(tmp_path):
@@ -24,19 +26,27 @@ def test_levers_ceiling_and_rejudge(tmp_path):
     with create_engine(url).connect() as conn:
         levers = {r.lever: r for r in lever_rows(conn, RULER_NEW)}
         ceiling = ceiling_rows(conn, RULER_NEW)
-        rejudges = rejudge_rows(conn, RULER_NEW)
-        assert ceiling_rows(conn, RULER_OLD) == [] and rejudge_rows(conn, RULER_OLD) == []
+        assert ceiling_rows(conn, RULER_OLD) == []
+    config = Config(repo=tmp_path, database_url=url)
+    rejudges = rejudge_tables(config, RULER_NEW)
+    assert rejudge_tables(config, RULER_OLD) == []
     for lever, row in levers.items():
         mine = [e for e in exps if e.lever == lever and e.status in ("kept", "discarded", "invalid")]
         valid = [e for e in mine if e.status != "invalid"]
         assert row.runs == len(mine) and row.kept == sum(e.status == "kept" for e in mine)
         assert row.best_quality == max(e.quality for e in valid)
     assert set(levers) == {e.lever for e in exps if e.status != "crashed"}
-    assert [r.candidate for r in ceiling] == [*CLOUD_MODELS, f"on-device best (#{ceiling[-1].experiment})"]
-    assert [r.where for r in ceiling] == ["cloud", "cloud", "on-device"] and ceiling[1].quality == 0.65
-    assert len(rejudges) == 1
-    row = rejudges[0]
-    assert (row.experiment, row.mode, row.control_quality, row.quality) == (
-        extras.incumbent, "coverage-blind", incumbent_quality, 0.52)
-    assert (row.losses_before, row.losses_after) == (incumbent_losses, 12)
-    assert abs(row.delta - (0.52 - incumbent_quality)) < 1e-12
+    assert [r.label for r in ceiling] == [f"on-device best (experiment {ceiling[0].experiment:04d})", *CLOUD_MODELS]
+    assert [r.where for r in ceiling] == ["on-device", "cloud", "cloud"] and ceiling[2].quality == 0.65
+    best = max((e for e in exps if e.status == "kept"), key=lambda e: (e.quality, e.number))
+    assert (ceiling[0].experiment, ceiling[0].quality) == (best.number, best.quality)
+    assert len(rejudges) == 1 and rejudges[0].mode == "coverage-blind" and len(rejudges[0].rows) == 1
+    row = rejudges[0].rows[0]
+    with session_scope(url) as db:
+        verdicts = [c.verdict for c in sorted(db.get(Evaluation, row.evaluation_id).cases, key=lambda c: c.case_id)]
+    losses = sum(v == "gold" for v in verdicts)
+    flipped = sum(blind_verdict(v, i) != v for i, v in enumerate(verdicts))
+    assert row.experiment == extras.incumbent and flipped > 0
+    assert row.control.exact and row.quality_standard == pytest.approx(incumbent_quality)
+    assert (row.losses_before, row.losses_after) == (losses, losses - flipped) == (incumbent_losses, losses - flipped)
+    assert row.quality_mode > row.quality_standard and row.delta == pytest.approx(row.quality_mode - row.quality_standard)

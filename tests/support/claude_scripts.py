@@ -18,6 +18,8 @@ of the CLI) get a plain text answer. Scenarios:
   inside the workspace; the daemon's guard must then mark the experiment invalid), record, stop.
 - `request_training`: read the experiment log, request_manual_training(orpo), record, stop.
 - `endless`: keep calling evaluate forever (for turn-cap tests).
+- `look_first`: worst_cases, run_task on the first training-pool task, run_task on the first ruler task
+  (must be refused), record_hypothesis, stop.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Callable, Literal, get_args
 
 from tests.support.anthropic_server import Reply, text_reply, tool_use_reply
 
-Scenario = Literal["edit_and_evaluate", "write_ruler", "copy_gold", "request_training", "endless"]
+Scenario = Literal["edit_and_evaluate", "write_ruler", "copy_gold", "request_training", "endless", "look_first"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 Step = tuple[str, dict]
 WORKDIR = re.compile(r"Primary working directory:\s*(\S+)")
@@ -65,6 +67,13 @@ def gold_questions(worktree: Path, cases: int = 3) -> list[dict]:
 
     return [{"task": c.task, "title": c.gold.title, "questions": c.gold.questions}
             for c in load_cases(worktree / "ruler" / "tasks.jsonl")[:cases]]
+
+
+def first_id(path: Path) -> str:
+    """The id of the first case of a JSONL case file (the test side may read the ruler)."""
+    from loop.ruler_files import load_cases
+
+    return load_cases(path)[0].id
 
 
 def _prompt_file(worktree: Path, prompt_file: str | None) -> Path | None:
@@ -123,6 +132,15 @@ def _steps(scenario: str, worktree: Path, step: int, *, prompt_file: str | None,
             (MCP + "record_hypothesis", {"hypothesis": "Preference training on own drafts is needed for coverage.",
                                          "method": "Filed an ORPO training request; no pipeline change.",
                                          "lever": "orpo"}),
+        ]
+    elif scenario == "look_first":
+        steps = [
+            (MCP + "worst_cases", {}),
+            (MCP + "run_task", {"task_id": first_id(worktree / "agent_workspace" / "data" / "train.jsonl")}),
+            (MCP + "run_task", {"task_id": first_id(worktree / "ruler" / "tasks.jsonl")}),
+            (MCP + "record_hypothesis", {"hypothesis": "Looking at the worst cases first shows what to change.",
+                                         "method": "Read the worst cases and ran one pool task; no change.",
+                                         "lever": "inference"}),
         ]
     elif scenario == "endless":
         return (MCP + "evaluate", {"gate": "dev"})

@@ -7,6 +7,7 @@ requests open and answered, and two ruler ids (the first quarter under the old o
 experiment has one official full-gate evaluation with 30 case results; with `dev_gate=True` some also
 have a dev-gate evaluation (10 cases) before it. Crashed experiments have no evaluation and no ruler.
 `write_ruler(dir)` writes a matching ruler (tasks.jsonl + gates.toml) for the gold sets.
+`add_references(db)` adds the cloud ceiling: a full-gate reference per `CLOUD_MODELS` under RULER_NEW.
 Case traces change shape in eras of ten experiments (`trace_for`): single shots, ensembles, chains,
 clean-up steps; sft/orpo experiments call an adapter (`ADAPTER_SHA`), for the tile wall.
 """
@@ -230,3 +231,20 @@ def _flush(db, exps: list[dict], evals: list[dict], cases: list[dict]) -> None:
         if rows:
             db.execute(insert(model), rows)
         rows.clear()
+
+
+CLOUD_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
+
+
+def reference_dims(level: float) -> dict[str, float]:
+    return {d: level for d in DIMS}
+
+
+def add_references(db, at: datetime | None = None) -> None:
+    """Cloud references (kind `reference`, no experiment) under RULER_NEW: model i has quality 0.6 + 0.05 i,
+    dims 4.0 + 0.5 i, W/T/L (3 + i)/18/(9 - i), on the full gate."""
+    for i, model in enumerate(CLOUD_MODELS):
+        db.add(Evaluation(experiment_number=None, kind="reference", gate="full", ruler_id=RULER_NEW, judge_id="j",
+                          workspace_hash="w", runner_backend="cloud", runner_model=model, quality=0.6 + 0.05 * i,
+                          dims=reference_dims(4.0 + 0.5 * i), wins=3 + i, ties=18, losses=9 - i,
+                          created_at=at or datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)))

@@ -1,7 +1,8 @@
 """What a synthetic record (`tests.support.dashboard_records.populate`) needs besides for the report's
 tests: adapter metadata in an adapter store (the sft adapter has some, the orpo one none), the noise
 floor in keep decisions, a model-line change, sealed holdout cases (which the report must never show),
-cloud references (the ceiling) and a coverage-blind re-judge with its five-dimension control.
+cloud references (the ceiling) and a coverage-blind re-judge of the incumbent with its five-dimension control
+(case by case: the control repeats the official verdicts, the mode round turns every other loss into a tie).
 """
 
 from __future__ import annotations
@@ -16,15 +17,19 @@ from sqlalchemy import select
 from loop.adapters.store import AdapterStore
 from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler
 from loop.db.session import session_scope
-from tests.support.dashboard_records import ADAPTER_SHA, RULER_NEW
+from tests.support.dashboard_records import ADAPTER_SHA, CLOUD_MODELS, DIMS, RULER_NEW, add_references
 
 RULER_BLIND = "c" * 63 + "3"
 HOLDOUT_TASK = "Sealed holdout task: charter a glacier flight"
 HOLDOUT_ANSWER = "Sealed holdout candidate question about glacier permits?"
 HOLDOUT_GOLD = "Sealed holdout gold question: which glacier?"
-CLOUD_MODELS = ("claude-haiku-4-5", "claude-sonnet-4-6")
 LINE_OLD, LINE_NEW, LINE_FROM = "llama:qwen2.5-1.5b", "llama:qwen2.5-0.5b", 26
 NOISE_FLOOR = 0.0125
+
+
+def blind_verdict(verdict: str | None, index: int) -> str | None:
+    """The coverage-blind round's verdict on the incumbent's case `index`: every other loss becomes a tie."""
+    return "tie" if verdict == "gold" and index % 2 == 0 else verdict
 
 
 @dataclass
@@ -32,10 +37,6 @@ class Extras:
     store: Path
     incumbent: int  # the newest kept experiment under RULER_NEW
     line_change: int  # the first scored experiment of the new model line
-
-
-def _dims(level: float) -> dict[str, float]:
-    return {d: level for d in ("atomicity", "specificity", "coverage", "naturalness", "non_redundancy")}
 
 
 def add_report_extras(url: str, ruler_dir: Path, store: Path) -> Extras:
@@ -61,14 +62,20 @@ def add_report_extras(url: str, ruler_dir: Path, store: Path) -> Extras:
         holdout.cases = [CaseResult(case_id="h01", task=HOLDOUT_TASK, verdict="gold", reasoning="sealed reasoning",
                                     candidate={"title": "Glacier", "questions": [HOLDOUT_ANSWER] * 7})]
         db.add(holdout)
-        for i, model in enumerate(CLOUD_MODELS):
-            db.add(Evaluation(experiment_number=None, kind="reference", gate="full", ruler_id=RULER_NEW, judge_id="j",
-                              workspace_hash="w", runner_backend="cloud", runner_model=model, quality=0.6 + 0.05 * i,
-                              dims=_dims(4.0 + 0.5 * i), wins=3 + i, ties=18, losses=9 - i, created_at=now))
-        db.add(Ruler(id=RULER_BLIND, judge_id="j", judge_mode="coverage-blind", files={}, created_at=now))
+        add_references(db, now)
+        db.add(Ruler(id=RULER_BLIND, judge_id="j:coverage-blind", judge_mode="coverage-blind",
+                     files=db.get(Ruler, RULER_NEW).files, created_at=now))
         db.flush()
-        for ruler, quality, losses in ((RULER_NEW, incumbent.quality, incumbent.losses), (RULER_BLIND, 0.52, 12)):
-            db.add(Evaluation(experiment_number=None, subject_experiment=incumbent.number, kind="rejudge", gate="full",
-                              ruler_id=ruler, judge_id="j", workspace_hash="w", quality=quality, losses=losses,
-                              created_at=now))
+        official = db.scalars(select(Evaluation).where(
+            Evaluation.experiment_number == incumbent.number, Evaluation.kind == "official",
+            Evaluation.gate == incumbent.gate, Evaluation.ruler_id == RULER_NEW).order_by(Evaluation.id.desc())).first()
+        for ruler, blind in ((RULER_NEW, False), (RULER_BLIND, True)):  # the control, then the mode round
+            rejudge = Evaluation(experiment_number=None, subject_experiment=incumbent.number, kind="rejudge",
+                                 gate=official.gate, ruler_id=ruler, judge_id="j", workspace_hash="w", created_at=now)
+            rejudge.cases = [CaseResult(case_id=c.case_id, task=c.task, candidate=c.candidate,
+                                        verdict=blind_verdict(c.verdict, i) if blind else c.verdict,
+                                        **{d: getattr(c, d) for d in DIMS})
+                             for i, c in enumerate(sorted(official.cases, key=lambda c: c.case_id))]
+            db.add(rejudge)
+            db.flush()
         return Extras(store=store, incumbent=incumbent.number, line_change=line_change)

@@ -47,6 +47,11 @@ class AgentServices(Protocol):
         """The last `n` experiments as markdown (number, status, quality, delta, headline)."""
         ...
 
+    def run_task(self, task_id: str) -> dict:
+        """Run the worktree's pipeline on training-pool task `task_id`: `answer`, `error`, `trace`,
+        `model_calls`, `latency_ms`; `{"error": ...}` for a ruler, holdout or unknown id. Never gold."""
+        ...
+
 
 class AgentContext(BaseModel):
     """Everything an agent needs for one experiment."""

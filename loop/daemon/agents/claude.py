@@ -2,7 +2,8 @@
 
 One `run(ctx)` is one iteration's agent step in the experiment's worktree:
 
-- tools: Read, Write, Edit, Glob, Grep and the daemon's MCP tools; no shell, no web;
+- tools: Read, Write, Edit, Glob, Grep and the daemon's MCP tools (loop/daemon/agents/mcp_tools.py:
+  evaluate, record_hypothesis, request_manual_training, experiment_log, worst_cases, run_task); no shell, no web;
 - `permission_mode="acceptEdits"` (bypassPermissions refuses to run as root) with a PreToolUse hook
   (`hooks.py`) that denies writes outside `agent_workspace/` and any read of the ruler;
 - no filesystem settings are loaded (`setting_sources=[]`), only our MCP server (`strict_mcp_config`);
@@ -188,7 +189,8 @@ class ClaudeAgent:
             disallowed_tools=["Bash", "WebFetch", "WebSearch", "Task", "Agent"],
             permission_mode="acceptEdits",
             hooks={"PreToolUse": [HookMatcher(matcher=None, hooks=[hook])]},
-            mcp_servers={SERVER_NAME: build_server(ctx.services, session, max_evaluations=self.max_evaluations)},
+            mcp_servers={SERVER_NAME: build_server(ctx.services, session, max_evaluations=self.max_evaluations,
+                                                  worst_cases=ctx.worst_cases)},
             strict_mcp_config=True,
             setting_sources=[],
             system_prompt={"type": "preset", "preset": "claude_code", "append": prompts.program(config)},

@@ -1,14 +1,18 @@
 """The daemon's services offered to Claude Code as in-process MCP tools (server name `autoresearch`).
 
 The model sees them as `mcp__autoresearch__evaluate`, `..._record_hypothesis`,
-`..._request_manual_training` and `..._experiment_log`. Arguments are pydantic models (their JSON
-schema is what the model is shown; the handler validates again). The services object is the daemon
-core's `AgentServices`; its methods may be plain or async. Plain ones run in a worker thread so a
-long evaluation does not stall the conversation with the CLI.
+`..._request_manual_training`, `..._experiment_log`, `..._worst_cases` and `..._run_task`. Arguments
+are pydantic models (their JSON schema is what the model is shown; the handler validates again). The
+services object is the daemon core's `AgentServices`; its methods may be plain or async. Plain ones run
+in a worker thread so a long evaluation does not stall the conversation with the CLI.
 
 What the agent gets back from `evaluate` is filtered here, whatever the service returns: keys that
 name gold or reference text are dropped at any depth, so the agent only ever sees its own scores,
 the per-dimension means and the judge's failure notes (which the judge phrases without quoting gold).
+`worst_cases` returns the very list the iteration prompt rendered (`AgentContext.worst_cases`, read by
+`loop.daemon.experiments.incumbent` from the incumbent's full-gate evaluation: one reader), as JSON;
+`run_task` runs the workspace's pipeline on one training-pool task (`services.run_task`), both filtered
+the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "autoresearch"
-TOOL_NAMES = ("evaluate", "record_hypothesis", "request_manual_training", "experiment_log")
+TOOL_NAMES = ("evaluate", "record_hypothesis", "request_manual_training", "experiment_log", "worst_cases",
+              "run_task")
 GOLD_KEY_MARKERS = ("gold", "reference", "expected")
 
 
@@ -62,6 +67,16 @@ class ExperimentLogArgs(BaseModel):
     n: int = Field(default=20, ge=1, le=200, description="How many of the most recent experiments to show.")
 
 
+class WorstCasesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunTaskArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_id: str = Field(min_length=1, max_length=80,
+                         description="A task id of the training pool, agent_workspace/data/train.jsonl (e.g. t001).")
+
+
 class ToolSession(BaseModel):
     """What the agent did through the tools during one iteration (read by `ClaudeAgent`)."""
 
@@ -72,6 +87,7 @@ class ToolSession(BaseModel):
     evaluations: list[dict] = Field(default_factory=list)
     request_ids: list[int] = Field(default_factory=list)
     calls: list[str] = Field(default_factory=list)
+    task_runs: int = 0
 
 
 def strip_gold(value: Any) -> Any:
@@ -121,8 +137,11 @@ def _tool_for(model: type[BaseModel], name: str, description: str):
     return wrap
 
 
-def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6) -> list:
-    """The four SDK tools bound to `services`, recording into `session`."""
+def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6,
+                worst_cases: list | None = None, max_task_runs: int = 12) -> list:
+    """The SDK tools bound to `services`, recording into `session`; `worst_cases` are the prompt's
+    (`AgentContext.worst_cases`, `WorstCase` objects)."""
+    shown = [strip_gold(case.model_dump(mode="json")) for case in worst_cases or []]
 
     @_tool_for(EvaluateArgs, "evaluate",
                "Score the current agent_workspace/ on a gate of the frozen ruler. Returns quality (0..1), "
@@ -168,9 +187,34 @@ def build_tools(services: Any, session: ToolSession, *, max_evaluations: int = 6
         session.calls.append("experiment_log")
         return _text(str(await _call(services.experiment_log, args.n)))
 
-    return [evaluate, record_hypothesis, request_manual_training, experiment_log]
+    @_tool_for(WorstCasesArgs, "worst_cases",
+               "The current best's worst cases on the full gate (the same cases as in your prompt), as JSON: "
+               "task, score, verdict against the reference, the five rubric dimensions, the judge's notes and "
+               "the current best's own answer. Never the reference answers.")
+    async def worst_cases_tool(args: WorstCasesArgs):
+        session.calls.append("worst_cases")
+        if not shown:
+            return _text("No worst cases recorded for the current best yet (no full-gate evaluation).")
+        return _text(json.dumps({"worst_cases": shown}, indent=1))
+
+    @_tool_for(RunTaskArgs, "run_task",
+               "Run the current agent_workspace/ pipeline on ONE training-pool task (by id, from "
+               "agent_workspace/data/train.jsonl) in the evaluation sandbox and return its answer and trace. "
+               "Nothing is judged or recorded. Ruler and holdout tasks are refused.")
+    async def run_task(args: RunTaskArgs):
+        session.calls.append("run_task")
+        if session.task_runs >= max_task_runs:
+            return _text(f"run_task limit reached ({max_task_runs} per iteration).", error=True)
+        result = strip_gold(await _call(services.run_task, args.task_id))
+        if isinstance(result, dict) and result.get("error") and "trace" not in result:  # refused: nothing ran
+            return _text(f"run_task refused: {result['error']}", error=True)
+        session.task_runs += 1
+        return _text(json.dumps(result, indent=1, default=str))
+
+    return [evaluate, record_hypothesis, request_manual_training, experiment_log, worst_cases_tool, run_task]
 
 
-def build_server(services: Any, session: ToolSession, *, max_evaluations: int = 6):
+def build_server(services: Any, session: ToolSession, *, max_evaluations: int = 6, worst_cases: list | None = None):
     """The in-process MCP server config for `ClaudeAgentOptions(mcp_servers={SERVER_NAME: ...})`."""
-    return create_sdk_mcp_server(SERVER_NAME, "1.0.0", build_tools(services, session, max_evaluations=max_evaluations))
+    tools = build_tools(services, session, max_evaluations=max_evaluations, worst_cases=worst_cases)
+    return create_sdk_mcp_server(SERVER_NAME, "1.0.0", tools)

@@ -95,9 +95,27 @@
         x: bx, y: by, yaxis: "y" + axis, line: { shape: "hv", color: "#111827", width: 2 }, hoverinfo: "skip",
         meta: { status: "best", series: key } });
       if (key === "quality") holdoutTraces(p, axis).forEach(function (t) { traces.push(t); });
+      referenceLines(d.references || [], key, axis, layout);
     });
     layout.height = rows === 1 ? 440 : 620;
     return { traces: traces, layout: layout };
+  }
+
+  // the cloud ceiling: each stored reference (a cloud model as the candidate, same harness) as a labelled
+  // horizontal line on its series; a layout shape, never a trace, so it is no point of the on-device record
+  function referenceLines(refs, key, axis, layout) {
+    refs.forEach(function (r) {
+      var v = key === "quality" ? r.quality : (["wins", "ties", "losses"].indexOf(key) >= 0 ? r[key] : r.dims[key]);
+      if (typeof v !== "number") return;
+      var label = String(r.model).replace(/[<>&]/g, " ") + " · cloud ceiling" + (r.gate === "full" ? "" : " (" +
+        r.gate + " gate)") + " " + (key === "quality" ? v.toFixed(3) : String(Math.round(v * 100) / 100));
+      var dash = r.gate === "full" ? "dash" : "dot";
+      layout.shapes = layout.shapes || []; layout.annotations = layout.annotations || [];
+      layout.shapes.push({ type: "line", xref: "paper", x0: 0, x1: 1, yref: "y" + axis, y0: v, y1: v, layer: "below",
+        name: "reference " + r.model + " " + r.gate, line: { color: "#7c3aed", width: 1.5, dash: dash } });
+      layout.annotations.push({ xref: "paper", x: 0, xanchor: "left", yref: "y" + axis, y: v, yanchor: "bottom",
+        text: label, showarrow: false, font: { size: 11, color: "#7c3aed" }, name: "reference " + r.model + " " + r.gate });
+    });
   }
 
   // the sealed holdout beside the ruler: each new best's holdout quality and the best's holdout as a line
