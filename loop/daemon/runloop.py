@@ -232,7 +232,8 @@ class Daemon:
         if adapter is not None:
             from loop.daemon.agents.adapter import AdapterRegistration
 
-            iteration = Iteration(self.resources, AdapterRegistration(adapter), should_stop=self.should_stop,
+            registration = AdapterRegistration(adapter)
+            iteration = Iteration(self.resources, registration, should_stop=self.should_stop,
                                   on_step=self.status.step, operator="interactive", waiter=self._waiter())
         else:
             iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step,
@@ -252,6 +253,10 @@ class Daemon:
             return
         finally:
             self.busy = False
+        if adapter is not None:  # an adapter that answers a training request: the request is answered
+            from loop.training.closing import answer_after_daemon_run
+
+            answer_after_daemon_run(self.config, registration, result)
         self.summary.results.append(result)
         self._account(result)
         if result.ruler_tampered:
