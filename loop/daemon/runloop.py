@@ -159,6 +159,8 @@ class Daemon:
             if watchers:
                 watchers.start()
             self.inbox = watchers.inbox if watchers else None
+            if self.inbox:  # a dropped .fmadapter is checked against the system model the runner reports
+                self.inbox.runner_signature = lambda: self.resources.runner.probe().base_model_signature
             with self.status:
                 self._loop()
         finally:

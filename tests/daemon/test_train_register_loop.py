@@ -30,11 +30,20 @@ def test_register_evaluates_the_adapter_and_answers_the_request(repo_copy, h, tm
 
     config = h.config_for(repo_copy)
     request = create_request(config, "sft", "coverage stays low", "r01: coverage 2", send=False)
+    data = tmp_path / "sft"
+    built = cli(repo_copy, "train", "data", "sft", "--request", str(request), "--out", str(data), "--limit", "3")
+    assert built.exit_code == 0, built.output
+    # an uncommitted edit of the main checkout is not what the experiment evaluates: the pin is checked
+    # against the research tip's pipeline (a check against the checkout would refuse this)
+    system = repo_copy / "agent_workspace" / "prompts" / "system.md"
+    system.write_text(system.read_text() + "\nAnswer in French.\n")
     before = set(h.rows(config))
     adapter = write_lora(tmp_path / "trip_sft.gguf", seed=7)
-    done = cli(repo_copy, "train", "register", str(adapter), "--request", str(request), "--recipe", "dpo", "--json")
+    done = cli(repo_copy, "train", "register", str(adapter), "--request", str(request), "--recipe", "dpo",
+               "--data", str(data), "--json")
     assert done.exit_code == 0, done.output
     answer = json.loads(done.output)
+    assert answer["pin"] == "checked"
     (number,) = set(h.rows(config)) - before
     row = h.rows(config)[number]
     assert answer["experiment"] == number and row.operator == "interactive" and row.lever == "dpo"
@@ -80,3 +89,20 @@ def test_the_daemon_answers_a_queued_request_after_evaluating_it(repo_copy, h, t
     view = {v.id: v for v in list_requests(config)}[request]
     assert view.status == "answered" and view.answer_experiment == interactive[0].number
     assert view.answer_quality == interactive[0].quality
+
+
+def test_the_daemon_refuses_a_dropped_fmadapter_with_malformed_metadata(repo_copy, h, caplog):
+    from loop.daemon.runloop import Daemon, RunOptions
+
+    inbox = repo_copy / "adapters" / "inbox"
+    bundle = inbox / "trip_titles.fmadapter"
+    bundle.mkdir(parents=True)
+    (bundle / "metadata.json").write_text('{\n  "adapterIdentifier": "fmadapter-trip_titles-9799725",\n  oops\n}')
+    (bundle / "adapter_weights.bin").write_bytes(b"\x00" * 64)
+    (inbox / "trip_titles.fmadapter.json").write_text('{"recipe": "sft"}')
+    config = h.config_for(repo_copy)
+    with caplog.at_level("ERROR", logger="loop.daemon"):
+        Daemon(config, RunOptions(once=True, live=False, handle_signals=False)).run()
+    assert "trip_titles.fmadapter/metadata.json:3: malformed adapter metadata" in caplog.text
+    assert all(row.operator != "interactive" for row in h.rows(config).values())
+    assert AdapterStore(store_root(config)).objects() == [] and bundle.exists()
