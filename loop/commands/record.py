@@ -61,14 +61,15 @@ def requests_command(
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    table = Table("id", "status", "recipe", "experiment", "filed", "rationale", "adapter → experiment → quality",
-                  "file", title="Training requests")
+    chain = any(r.adapter_sha256 for r in rows)  # the adapter → experiment → quality column, once there is one
+    table = Table("id", "status", "recipe", "experiment", "filed", "rationale",
+                  *(["adapter → experiment → quality"] if chain else []), "file", title="Training requests")
     for r in rows:
         colour = {"open": "yellow", "answered": "green"}.get(r.status, "dim")
         table.add_row(f"{r.id:04d}", f"[{colour}]{r.status}[/]", r.recipe,
                       f"{r.experiment_number:04d}" if r.experiment_number is not None else "–",
                       r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.rationale.strip().splitlines()[0][:80]),
-                      _chain(r), r.path or "–")
+                      *([_chain(r)] if chain else []), r.path or "–")
     Console().print(table if rows else "No open training requests." if not show_all else "No training requests.")
 
 

@@ -1,7 +1,8 @@
 """`train register` closes the loop on a real research repository (replay runner, proxy judge): the
 adapter is stored, its pointer goes into a new experiment's workspace, the experiment is evaluated as
 `interactive` with the adapter's recipe as lever, and the request is answered with that experiment and
-its quality; `requests --json` shows request → adapter → experiment → quality. A daemon that evaluates
+its quality; `requests --json` shows request → adapter → experiment → quality, and so does the agent's
+next iteration prompt. A daemon that evaluates
 a queued adapter answers the request the same way. Bad input records nothing."""
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def test_register_evaluates_the_adapter_and_answers_the_request(repo_copy, h, tm
     assert view["status"] == "answered" and view["adapter_sha256"] == answer["sha256"]
     assert view["answer_experiment"] == number and view["answer_quality"] == row.quality
     assert f"experiment {number:04d}" in (repo_copy / "requests" / f"{request:04d}.md").read_text()
+    # the agent's side: the next iteration's prompt (the one renderer) lists the requests and the score
+    from loop.supervisor.context import next_prompt
+
+    still_open = create_request(config, "orpo", "tone drifts on long tasks", "r07: tone 1", send=False)
+    prompt = next_prompt(config).prompt
+    assert (f"- Request {request:04d} (sft, answered): adapter `{answer['sha256'][:12]}` → experiment "
+            f"{number:04d} ({row.status}) → quality {row.quality:.3f}") in prompt
+    assert f"- Request {still_open:04d} (orpo, open)" in prompt and "tone drifts on long tasks" in prompt
 
 
 def test_register_for_a_request_that_does_not_exist_records_nothing(repo_copy, h, tmp_path):
