@@ -2,7 +2,7 @@
 adapter is stored, its pointer goes into a new experiment's workspace, the experiment is evaluated as
 `interactive` with the adapter's recipe as lever, and the request is answered with that experiment and
 its quality; `requests --json` shows request → adapter → experiment → quality, and so does the agent's
-next iteration prompt. A daemon that evaluates
+next iteration prompt and the digest. A daemon that evaluates
 a queued adapter answers the request the same way. Bad input records nothing."""
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ def test_register_evaluates_the_adapter_and_answers_the_request(repo_copy, h, tm
     assert (f"- Request {request:04d} (sft, answered): adapter `{answer['sha256'][:12]}` → experiment "
             f"{number:04d} ({row.status}) → quality {row.quality:.3f}") in prompt
     assert f"- Request {still_open:04d} (orpo, open)" in prompt and "tone drifts on long tasks" in prompt
+    digest = cli(repo_copy, "digest")
+    assert digest.exit_code == 0, digest.output
+    assert (f"| {request:04d} | sft | `{answer['sha256'][:12]}` | {number:04d} | {row.status} | "
+            f"{row.quality:.3f} |") in digest.output
 
 
 def test_register_for_a_request_that_does_not_exist_records_nothing(repo_copy, h, tmp_path):
