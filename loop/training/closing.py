@@ -65,7 +65,10 @@ def answer_after_daemon_run(config, agent, result) -> None:
         log.warning("adapter experiment %04d ended %s: training request %s stays open", result.number,
                     result.status, request_id)
         return
+    from loop.training.register import open_request
+
     try:
+        open_request(config, int(request_id))  # answered or declined meanwhile: left as the human closed it
         answer_from_experiment(config, int(request_id), agent.registration.pointer.sha256, agent.lever,
                                result.number, result.status, result.quality)
     except LookupError as exc:

@@ -102,6 +102,8 @@ def test_the_daemon_answers_a_queued_request_after_evaluating_it(repo_copy, h, t
     view = {v.id: v for v in list_requests(config)}[request]
     assert view.status == "answered" and view.answer_experiment == interactive[0].number
     assert view.answer_quality == interactive[0].quality
+    stored = AdapterStore(store_root(config)).metadata(view.adapter_sha256)
+    assert stored["request"] == request and stored["recipe"] == "orpo"  # the sidecar's facts kept with it
 
 
 def test_the_daemon_refuses_a_dropped_fmadapter_with_malformed_metadata(repo_copy, h, caplog):
