@@ -105,19 +105,3 @@ def test_the_daemon_answers_a_queued_request_after_evaluating_it(repo_copy, h, t
     stored = AdapterStore(store_root(config)).metadata(view.adapter_sha256)
     assert stored["request"] == request and stored["recipe"] == "orpo"  # the sidecar's facts kept with it
 
-
-def test_the_daemon_refuses_a_dropped_fmadapter_with_malformed_metadata(repo_copy, h, caplog):
-    from loop.daemon.runloop import Daemon, RunOptions
-
-    inbox = repo_copy / "adapters" / "inbox"
-    bundle = inbox / "trip_titles.fmadapter"
-    bundle.mkdir(parents=True)
-    (bundle / "metadata.json").write_text('{\n  "adapterIdentifier": "fmadapter-trip_titles-9799725",\n  oops\n}')
-    (bundle / "adapter_weights.bin").write_bytes(b"\x00" * 64)
-    (inbox / "trip_titles.fmadapter.json").write_text('{"recipe": "sft"}')
-    config = h.config_for(repo_copy)
-    with caplog.at_level("ERROR", logger="loop.daemon"):
-        Daemon(config, RunOptions(once=True, live=False, handle_signals=False)).run()
-    assert "trip_titles.fmadapter/metadata.json:3: malformed adapter metadata" in caplog.text
-    assert all(row.operator != "interactive" for row in h.rows(config).values())
-    assert AdapterStore(store_root(config)).objects() == [] and bundle.exists()

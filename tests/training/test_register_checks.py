@@ -94,3 +94,30 @@ def test_a_pin_mismatch_is_refused_at_registration(cli_env, sft_request, sft_dat
     assert "data_card.json" in flat and "prompt pin mismatch" in flat and "instructions" in flat
     assert AdapterStore(store_root(cli_env)).objects() == [] and not (cli_env.repo / "adapters" / "inbox").exists()
     assert {v.id: v.status for v in list_requests(cli_env)}[sft_request] == "open"
+
+
+def test_the_inbox_refuses_a_dropped_fmadapter_before_it_becomes_an_experiment(tmp_path, caplog, monkeypatch):
+    """The daemon's inbox (`next_ready`, which the run loop asks for the next adapter to evaluate)."""
+    from loop.daemon import watchers
+    from loop.daemon.watchers import InboxWatch
+
+    monkeypatch.setattr(watchers, "wait_settled", lambda path: path.exists())  # written already: no 1 s wait
+
+    inbox = tmp_path / "inbox"
+    package(inbox / "bad_meta.fmadapter", '{\n  "adapterIdentifier": "fmadapter-bad_meta-9799725",\n  oops\n}')
+    package(inbox / "other_os.fmadapter", {**GOOD, "adapterIdentifier": "fmadapter-other_os-9799725"})
+    for name in ("bad_meta", "other_os"):
+        (inbox / f"{name}.fmadapter.json").write_text('{"recipe": "sft"}')
+    watch = InboxWatch(inbox)
+    watch.runner_signature = lambda: "1a2b3c4"  # the run loop wires the runner's probe in here
+    watch.scan()
+    drain = lambda: {watch.next_ready() for _ in range(watch.queue.qsize())}  # noqa: E731
+    with caplog.at_level("ERROR", logger="loop.daemon"):
+        assert drain() == {None}
+    assert "bad_meta.fmadapter/metadata.json:3: malformed adapter metadata" in caplog.text
+    assert "other_os.fmadapter/metadata.json:3: the adapter is locked to base model 9799725" in caplog.text
+    watch.runner_signature = lambda: "9799725"  # the right OS: offered again once it changes, then accepted
+    (inbox / "other_os.fmadapter" / "metadata.json").write_text(json.dumps(
+        {**GOOD, "adapterIdentifier": "fmadapter-other_os-9799725"}))
+    watch.scan()  # both are offered again (refused ones are forgotten); the broken one is still refused
+    assert drain() == {None, inbox / "other_os.fmadapter"}
