@@ -34,9 +34,14 @@ class AdapterNotScored(RuntimeError):
 
 
 def evaluate_adapter(resources, source: Path, request_id: int, metadata: DropMetadata, extra: dict) -> Closed:
+    from loop.daemon import experiments
     from loop.daemon.agents.adapter import AdapterRegistration
     from loop.daemon.iteration import Iteration
 
+    if experiments.incumbent(resources.config, resources.ruler_id(), resources.git.research_tip()) is None:
+        raise AdapterNotScored(f"no incumbent under the current ruler at the research tip yet, so the adapter has "
+                               f"nothing to be compared with: measure the baseline first (`autoresearch run "
+                               f"--once`); training request {request_id} stays open")
     agent = AdapterRegistration(source, recipe=metadata.recipe, move=False, origin=str(source), metadata=extra)
     result = Iteration(resources, agent, operator="interactive").run()
     if agent.registration is None or result.status not in SCORED:

@@ -116,3 +116,14 @@ def test_register_refuses_bad_input_and_changes_nothing(cli_env, sft_request, tm
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output.replace("\n", ""), (message, result.output)
         _nothing_happened(cli_env, sft_request)
+
+
+def test_register_without_a_measured_baseline_says_so_and_changes_nothing(cli_env, sft_request, tmp_path):
+    from tests.support.gguf_lora import write_lora
+    from tests.support.research_repo import git_init
+
+    git_init(cli_env.repo)
+    adapter = write_lora(tmp_path / "mine.gguf", seed=3)
+    result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
+    assert result.exit_code == 2 and "no incumbent" in result.output and "run --once" in result.output
+    _nothing_happened(cli_env, sft_request)
