@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import typer
@@ -34,8 +35,11 @@ def requests_command(
     text: str | None = typer.Option(None, "--text", help="The answer: what was trained, where the adapter is."),
     decline: bool = typer.Option(False, "--decline", help="Close request ID as declined (with --text as the reason)."),
     show_all: bool = typer.Option(False, "--all", help="List answered and declined requests too."),
+    as_json: bool = typer.Option(False, "--json", help="Print the requests as JSON (request → adapter → "
+                                                         "experiment → quality)."),
 ) -> None:
-    """List manual-training requests, or answer one (--answer ID --text ...)."""
+    """List manual-training requests (each answered one with its adapter, experiment and quality), or
+    answer one (--answer ID --text ...)."""
     from loop.daemon.requests import answer_request, list_requests
 
     config = _config()
@@ -54,14 +58,26 @@ def requests_command(
         rows = list_requests(config, None if show_all else "open")
     except OperationalError as exc:
         _no_record(exc)
-    table = Table("id", "status", "recipe", "experiment", "filed", "rationale", "file", title="Training requests")
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    chain = any(r.adapter_sha256 for r in rows)  # the adapter → experiment → quality column, once there is one
+    table = Table("id", "status", "recipe", "experiment", "filed", "rationale",
+                  *(["adapter → experiment → quality"] if chain else []), "file", title="Training requests")
     for r in rows:
         colour = {"open": "yellow", "answered": "green"}.get(r.status, "dim")
         table.add_row(f"{r.id:04d}", f"[{colour}]{r.status}[/]", r.recipe,
                       f"{r.experiment_number:04d}" if r.experiment_number is not None else "–",
                       r.created_at.strftime("%Y-%m-%d %H:%M"), escape(r.rationale.strip().splitlines()[0][:80]),
-                      r.path or "–")
+                      *([_chain(r)] if chain else []), r.path or "–")
     Console().print(table if rows else "No open training requests." if not show_all else "No training requests.")
+
+
+def _chain(r) -> str:
+    if not r.adapter_sha256:
+        return "–"
+    quality = f"{r.answer_quality:.4f}" if r.answer_quality is not None else "no score"
+    return f"{r.adapter_sha256[:12]} → {r.answer_experiment:04d} ({r.answer_status}) → {quality}"
 
 
 def digest_command(

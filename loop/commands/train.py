@@ -1,7 +1,8 @@
-"""`autoresearch train data | lora | register`: the manual training track, from a training request to a
-registered adapter. `data` builds SFT/preference examples from the training pool (leak-checked against
-ruler and holdout); `lora` trains a LoRA on the portable model (optional `[train]` dependencies, CPU torch)
-and converts it to a GGUF LoRA; `register` stores an adapter and answers the request."""
+"""`autoresearch train data | lora | export-apple | register`: the manual training track, from a training
+request to a registered, evaluated adapter. `data` builds SFT/preference examples from the training pool
+(leak-checked against ruler and holdout); `lora` trains a LoRA on the portable model (optional `[train]`
+dependencies, CPU torch) and converts it to a GGUF LoRA; `export-apple` writes the SFT data for Apple's
+adapter training toolkit; `register` checks, stores and evaluates an adapter and answers the request."""
 
 from __future__ import annotations
 
@@ -111,26 +112,56 @@ def register_command(
     path: Path = typer.Argument(..., help="A GGUF LoRA file or an .fmadapter directory."),
     request: int = REQUEST,
     recipe: str = typer.Option(None, "--recipe", help="sft | orpo | dpo (else read from <adapter>.json)."),
-    data: Path = typer.Option(None, "--data", help="The data directory it was trained on (its card is kept)."),
+    data: Path = typer.Option(None, "--data", help="The data directory it was trained on: its card pins the prompt."),
+    queue: bool = typer.Option(False, "--queue", help="Queue it in adapters/inbox/ for a running daemon instead."),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
-    """Store the adapter by content, queue it for evaluation as an interactive experiment (lever = its
-    recipe), and mark the request answered. Bad input changes nothing."""
-    from loop.training.data import read_card
+    """Check the adapter (format, metadata, base model, prompt pin), store it, evaluate it as an interactive
+    experiment (lever = its recipe) and answer the request with the experiment and its quality. Bad input
+    changes nothing."""
+    from loop.training.closing import AdapterNotScored
     from loop.training.register import register_for_request
 
     config = config_or_exit(repo)
     try:
-        card = read_card(data).model_dump(mode="json") if data else None
-        answer = register_for_request(config, path, request, recipe=recipe, card=card)
-    except (InputError, LookupError) as exc:
+        answer = register_for_request(config, path, request, recipe=recipe, data_dir=data, queue=queue)
+    except (InputError, LookupError, AdapterNotScored) as exc:
         fail(str(exc).strip("'\""))
     if as_json:
         typer.echo(json.dumps(answer.__dict__, indent=2))
         return
-    typer.echo(f"request {request:04d} answered: {answer.recipe} adapter {answer.sha256[:12]} stored, queued "
-               f"{answer.queued}")
+    typer.echo(f"request {request:04d}: {answer.answer} (prompt pin {answer.pin})")
+
+
+@app.command("export-apple")
+def export_apple_command(
+    data: Path = typer.Option(..., "--data", help="A data directory from `train data sft`."),
+    out: Path = typer.Option(..., "--out", help="Directory for train.jsonl, valid.jsonl and TRAIN.md."),
+    name: str = typer.Option(None, "--adapter-name", help="The .fmadapter name (letters, digits, underscores)."),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
+    """The SFT data in the Apple adapter training toolkit's JSONL format, and TRAIN.md with the toolkit's
+    commands and the base model the adapter will be locked to (probed from the runner)."""
+    from loop.runners.factory import open_runner
+    from loop.training.apple_export import export_apple
+
+    config = config_or_exit(repo)
+    try:
+        runner = open_runner(config)
+        try:
+            probe = runner.probe()
+        finally:
+            runner.close()
+        done = export_apple(data, out, probe, adapter_name=name)
+    except (InputError, ValueError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({**done.__dict__, "out": str(done.out), "train_md": str(done.train_md)}, indent=2))
+        return
+    typer.echo(f"{done.counts['train.jsonl']} train, {done.counts['valid.jsonl']} eval examples → {out}; "
+               f"{done.train_md} (locked to {done.base_model})")
 
 
 def register(root: typer.Typer) -> None:

@@ -70,7 +70,7 @@ def run_agent(it) -> AgentOutcome:
     ctx = AgentContext(number=it.number, worktree=it.worktree, config=it.config, services=it.services,
                        ruler_id=it.rid, recent_log=inputs.recent_log, worst_cases=inputs.worst_cases,
                        failure_notes=inputs.failure_notes, best_quality=inputs.best_quality,
-                       steering=inputs.steering,
+                       steering=inputs.steering, training_requests=inputs.training_requests,
                        best_dev_quality=experiments.dev_gate_quality(it.config, it.incumbent),
                        should_stop=it.should_stop)
     if getattr(it.agent, "steered", True):  # a dropped adapter's evaluation reads no note: not counted

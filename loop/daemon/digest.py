@@ -72,6 +72,9 @@ def digest(config: Config, since: datetime | None = None) -> str:
         events = [e for e in session.scalars(select(Event).order_by(Event.id)) if _utc(e.created_at) >= since]
         open_requests = list(session.scalars(
             select(TrainingRequest).where(TrainingRequest.status == "open").order_by(TrainingRequest.id)))
+        answered = [r for r in session.scalars(select(TrainingRequest).where(
+            TrainingRequest.adapter_sha256.is_not(None)).order_by(TrainingRequest.id))
+            if r.answered_at is not None and _utc(r.answered_at) >= since]
     night = [e for e in everything if _utc(e.started_at) >= since]
     before = [e for e in everything if _utc(e.started_at) < since]
 
@@ -83,6 +86,7 @@ def digest(config: Config, since: datetime | None = None) -> str:
     lines += _decisions_section(night, config.keep_confidence)
     lines += _failures_section(night)
     lines += _requests_section(open_requests)
+    lines += _answered_section(answered, {e.number: e for e in everything})
     lines += _spend_section(night)
     lines += _model_lines_section(events)
     lines += _halts_section(events)
@@ -174,6 +178,20 @@ def _requests_section(open_requests: list[TrainingRequest]) -> list[str]:
         exp = f"{r.experiment_number:04d}" if r.experiment_number is not None else "–"
         lines.append(f"| {r.id:04d} | {r.recipe} | {exp} | {_short(r.rationale)} | {r.path or '–'} |")
     return lines + ["", "Answer with `autoresearch requests --answer ID --text \"...\"`.", ""]
+
+
+def _answered_section(answered: list[TrainingRequest], experiments: dict[int, Experiment]) -> list[str]:
+    """Requests an adapter answered in the window: request → adapter → experiment → quality."""
+    if not answered:
+        return []
+    lines = ["## Training requests answered by an adapter", "",
+             "| id | recipe | adapter | experiment | status | quality |", "|---|---|---|---|---|---|"]
+    for r in answered:
+        exp = experiments.get(r.answer_experiment)
+        quality = f"{exp.quality:.3f}" if exp is not None and exp.quality is not None else "–"
+        lines.append(f"| {r.id:04d} | {r.recipe} | `{r.adapter_sha256[:12]}` | {r.answer_experiment:04d} | "
+                     f"{exp.status if exp else '?'} | {quality} |")
+    return lines + [""]
 
 
 def _spend_section(night: list[Experiment]) -> list[str]:

@@ -54,10 +54,17 @@ class RequestView(BaseModel):
     path: str | None
     created_at: datetime
     answered_at: datetime | None
+    adapter_sha256: str | None = None  # request → adapter → experiment → quality
+    answer_experiment: int | None = None
+    answer_quality: float | None = None  # that experiment's quality (read from it, never copied)
+    answer_status: str | None = None  # that experiment's status (kept, discarded, invalid, ...)
 
     @classmethod
-    def of(cls, row: TrainingRequest) -> "RequestView":
-        return cls.model_validate(row, from_attributes=True)
+    def of(cls, row: TrainingRequest, experiment: Experiment | None = None) -> "RequestView":
+        view = cls.model_validate(row, from_attributes=True)
+        if experiment is not None:
+            view = view.model_copy(update={"answer_quality": experiment.quality, "answer_status": experiment.status})
+        return view
 
 
 def requests_dir(config: Config) -> Path:
@@ -101,6 +108,10 @@ def render_request(view: RequestView) -> str:
     if view.answer is not None:
         stamp = view.answered_at.isoformat(timespec="seconds") if view.answered_at else ""
         lines += ["", f"## Answer ({view.status}, {stamp})", "", view.answer.strip()]
+        if view.adapter_sha256:
+            quality = f"{view.answer_quality:.4f}" if view.answer_quality is not None else "no score"
+            lines += ["", f"Adapter `{view.adapter_sha256[:12]}` → experiment "
+                          f"{view.answer_experiment:04d} ({view.answer_status or '?'}) → quality {quality}"]
     return "\n".join(lines) + "\n"
 
 
@@ -139,8 +150,10 @@ def create_request(config: Config, recipe: str, rationale: str, evidence: str,
     return request_id
 
 
-def answer_request(config: Config, request_id: int, text: str, *, status: Status = "answered") -> RequestView:
-    """Record a human's answer (or decline) and rewrite the request file."""
+def answer_request(config: Config, request_id: int, text: str, *, status: Status = "answered",
+                   adapter_sha256: str | None = None, answer_experiment: int | None = None) -> RequestView:
+    """Record a human's answer (or decline) and rewrite the request file; an adapter's answer names the
+    adapter and the experiment that evaluated it."""
     if status == "open":
         raise ValueError("an answer closes a request: status must be `answered` or `declined`")
     if not text.strip():
@@ -150,8 +163,9 @@ def answer_request(config: Config, request_id: int, text: str, *, status: Status
         if row is None:
             raise LookupError(f"no training request {request_id}")
         row.status, row.answer, row.answered_at = status, text, utcnow()
+        row.adapter_sha256, row.answer_experiment = adapter_sha256, answer_experiment
         session.flush()
-        view = RequestView.of(row)
+        view = RequestView.of(row, session.get(Experiment, answer_experiment) if answer_experiment else None)
         if row.path is None:
             row.path = str(request_path(config, request_id).relative_to(config.repo))
     _write(config, view)
@@ -163,7 +177,8 @@ def list_requests(config: Config, status: str | None = None) -> list[RequestView
         query = select(TrainingRequest).order_by(TrainingRequest.id)
         if status is not None:
             query = query.where(TrainingRequest.status == status)
-        return [RequestView.of(row) for row in session.scalars(query)]
+        return [RequestView.of(row, session.get(Experiment, row.answer_experiment) if row.answer_experiment
+                               is not None else None) for row in session.scalars(query)]
 
 
 def _first_line(text: str, limit: int = 140) -> str:

@@ -167,6 +167,8 @@ class Daemon:
             if watchers:
                 watchers.start()
             self.inbox = watchers.inbox if watchers else None
+            if self.inbox:  # a dropped .fmadapter is checked against the system model the runner reports
+                self.inbox.runner_signature = lambda: self.resources.runner.probe().base_model_signature
             with self.status:
                 self._loop()
         finally:
@@ -240,7 +242,8 @@ class Daemon:
         if adapter is not None:
             from loop.daemon.agents.adapter import AdapterRegistration
 
-            iteration = Iteration(self.resources, AdapterRegistration(adapter), should_stop=self.should_stop,
+            registration = AdapterRegistration(adapter)
+            iteration = Iteration(self.resources, registration, should_stop=self.should_stop,
                                   on_step=self.status.step, operator="interactive", waiter=self._waiter())
         else:
             iteration = Iteration(self.resources, self.agent, should_stop=self.should_stop, on_step=self.status.step,
@@ -264,6 +267,10 @@ class Daemon:
             return
         finally:
             self.busy = False
+        if adapter is not None:  # an adapter that answers a training request: the request is answered
+            from loop.training.closing import answer_after_daemon_run
+
+            answer_after_daemon_run(self.config, registration, result)
         self.summary.results.append(result)
         self._account(result)
         if result.ruler_tampered:

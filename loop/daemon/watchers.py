@@ -1,8 +1,9 @@
 """watchdog observers: `ruler/` (any change that breaks RULER.lock halts the loop) and the adapter
 inbox `<repo>/adapters/inbox/` (a dropped `.gguf` file or `.fmadapter` bundle, with its metadata file
 `<adapter>.json` beside it, goes into the adapter store and becomes an interactive experiment). An
-adapter without valid metadata is refused with a message naming the metadata file, and offered again
-once that file is written.
+adapter without valid metadata (or an `.fmadapter` whose metadata.json, name or base-model signature
+fails `loop.training.fmadapter`) is refused with a message naming the file, and offered again once it
+changes.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class InboxWatch(FileSystemEventHandler):
         self.queue: "queue.Queue[Path]" = queue.Queue()
         self._seen: set[Path] = set()
         self._lock = threading.Lock()
+        self.runner_signature: Callable[[], str | None] | None = None  # the runner's base-model signature
 
     def scan(self) -> None:
         if self.inbox.exists():
@@ -115,8 +117,13 @@ class InboxWatch(FileSystemEventHandler):
 
         try:
             read_drop_metadata(path)
+            if path.suffix == ".fmadapter":
+                from loop.training.fmadapter import validate_fmadapter
+
+                validate_fmadapter(path, self.runner_signature() if self.runner_signature else None)
         except InputError as exc:
             log.error("adapter inbox: %s refused: %s", path.name, exc)
+            self.forget(path)  # offered again when it changes (a corrected metadata.json, a new sidecar)
             return None
         return path
 

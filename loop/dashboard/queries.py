@@ -150,9 +150,12 @@ def judge_drifts(conn: Connection, limit: int = 10) -> list[dict[str, Any]]:
 def training_requests(conn: Connection) -> list[dict[str, Any]]:
     cols = [TrainingRequest.id, TrainingRequest.experiment_number, TrainingRequest.recipe, TrainingRequest.rationale,
             TrainingRequest.evidence, TrainingRequest.status, TrainingRequest.answer, TrainingRequest.path,
-            TrainingRequest.created_at, TrainingRequest.answered_at]
-    rows = conn.execute(select(*cols).order_by(TrainingRequest.id.desc()).limit(200)).all()
-    keys = ["id", "experiment", "recipe", "rationale", "evidence", "status", "answer", "path", "created", "answered"]
+            TrainingRequest.created_at, TrainingRequest.answered_at, TrainingRequest.adapter_sha256,
+            TrainingRequest.answer_experiment, Experiment.status, Experiment.quality]
+    rows = conn.execute(select(*cols).outerjoin(Experiment, Experiment.number == TrainingRequest.answer_experiment)
+                        .order_by(TrainingRequest.id.desc()).limit(200)).all()
+    keys = ["id", "experiment", "recipe", "rationale", "evidence", "status", "answer", "path", "created", "answered",
+            "adapter", "answer_experiment", "answer_status", "answer_quality"]  # request → adapter → experiment
     return [{k: (v.isoformat(timespec="minutes") if hasattr(v, "isoformat") else v) for k, v in zip(keys, row)}
             for row in rows]
 

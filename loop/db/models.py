@@ -210,6 +210,8 @@ class TrainingRequest(Base):
     path: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    adapter_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the adapter that answered it
+    answer_experiment: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the experiment evaluating it
 
 
 class Event(Base):

@@ -1,6 +1,7 @@
 """What an iteration's prompt is built from, gathered in one place for the daemon and for `autoresearch
 prompt`: the experiment log up to (not including) this experiment, the incumbent's worst cases (its own
-answers, the judge's scores and notes, never gold), its quality, and the supervisor's active steering notes.
+answers, the judge's scores and notes, never gold), its quality, the supervisor's active steering notes,
+and the open and answered training requests (each answer: adapter → experiment → quality).
 
 The daemon's iteration calls `gather` for the experiment it just claimed (then `deliver`s the notes);
 `next_prompt` calls the same `gather` for the number the next iteration will claim, and renders it with
@@ -20,10 +21,13 @@ LOG_ROWS = 15  # experiments of the log shown in the prompt (plus the most recen
 
 
 def gather(config: Config, number: int, incumbent: experiments.Incumbent) -> PromptInputs:
+    from loop.daemon.requests import list_requests
+
     return PromptInputs(number=number, recent_log=experiments.log_markdown(config, LOG_ROWS, before=number),
                         worst_cases=incumbent.worst, failure_notes=incumbent.failure_notes,
                         best_quality=incumbent.quality,
-                        steering=active_notes(config))
+                        steering=active_notes(config),
+                        training_requests=[v for v in list_requests(config) if v.status in ("open", "answered")])
 
 
 class NextPrompt(BaseModel):

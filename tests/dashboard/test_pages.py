@@ -36,6 +36,11 @@ def test_data_endpoint_matches_the_record_and_answers_304_until_it_changes(recor
     assert shown == db_status_counts(record.url, RULER_NEW)
     assert data["points"]["number"] == sorted(data["points"]["number"])
     assert {r["status"] for r in data["requests"]} == {"open", "answered"}
+    (answered,) = [r for r in data["requests"] if r["status"] == "answered"]  # request → adapter → experiment
+    with session_scope(record.url) as db:
+        evaluated = db.get(Experiment, answered["answer_experiment"])
+        assert (answered["adapter"], answered["answer_status"], answered["answer_quality"]) == \
+            ("ab" * 32, evaluated.status, evaluated.quality) and evaluated.quality is not None
     assert data["costs"]["total_usd"] > 0
 
     again, _, body = get(server.url + "/api/data", {"If-None-Match": headers["etag"]})

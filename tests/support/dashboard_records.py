@@ -220,7 +220,9 @@ def populate(url: str, n: int, *, seed: int = 7, dev_gate: bool = True, running:
         if requests:
             db.add(TrainingRequest(experiment_number=min(2, n), recipe="sft", rationale="Coverage is stuck at 3.",
                                    evidence="r01, r05: coverage 2", status="answered", answer="adapter sft-003 trained",
-                                   path="adapters/sft-003", answered_at=start + timedelta(hours=3)))
+                                   path="adapters/sft-003", answered_at=start + timedelta(hours=3),
+                                   adapter_sha256="ab" * 32,
+                                   answer_experiment=max((k for k, _ in incumbent.values()), default=None)))
             db.add(TrainingRequest(experiment_number=n, recipe="orpo", rationale="Prefer high-coverage sets.",
                                    evidence="losses on r07, r12 (coverage)", status="open"))
     return out

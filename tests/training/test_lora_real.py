@@ -1,6 +1,7 @@
 """The manual training track for real on SmolLM2-135M, through the real CLI: `train data sft` from the
 training pool → `train lora` (a few seeded CPU steps, rank 2) → the GGUF LoRA and its metadata file →
-`train register` answers the request → the llama runner loads the stored adapter and its greedy answer
+`train register` evaluates it as an interactive experiment against the measured baseline and answers
+the request → the llama runner loads the stored adapter and its greedy answer
 to a training prompt differs from the base model's. Needs the `[train]` extra (torch, transformers,
 peft): skipped with the reason where it is not installed (`make train-deps` installs it)."""
 
@@ -19,6 +20,7 @@ from loop.daemon.requests import list_requests
 from loop.models import REGISTRY
 from loop.runners.client import RunnerClient
 from loop.runners.protocol import Adapter, Request, Sampling
+from tests.support.research_repo import git_init, measure_baseline
 
 MISSING = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(MISSING), reason=(
@@ -54,13 +56,18 @@ def test_sft_data_lora_gguf_register_and_the_runner_answers_differently(cli, cli
     assert sidecar["base_model"]["sha256"] == REGISTRY["smollm2"].files[0].sha256
     assert sidecar["final_loss"] == losses[-1] and sidecar["data_card"]["counts"]["train"] == 2
 
+    git_init(cli_env.repo)  # registration evaluates the adapter as an experiment against the baseline
+    measure_baseline(cli_env)
     registered = cli("train", "register", result["gguf"], "--request", str(sft_request), "--json")
     assert registered.exit_code == 0, registered.output
     answer = json.loads(registered.stdout)
+    assert answer["pin"] == "checked" and answer["status"] in ("kept", "discarded")
     store = AdapterStore(store_root(cli_env))
     meta = store.metadata(answer["sha256"])
     assert meta["recipe"] == "sft" and meta["final_loss"] == losses[-1] and meta["request"] == sft_request
-    assert {v.id: v.status for v in list_requests(cli_env)}[sft_request] == "answered"
+    view = {v.id: v for v in list_requests(cli_env)}[sft_request]
+    assert view.status == "answered" and view.answer_experiment == answer["experiment"]
+    assert view.answer_quality == answer["quality"] is not None
 
     stored = store.object_path(answer["sha256"], "gguf-lora")
     argv = [sys.executable, "-m", "loop.runners.llama_server", "serve", "--model", str(models.model_path("smollm2")),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from loop.adapters.store import AdapterStore, store_root
@@ -58,26 +57,30 @@ def test_lora_on_an_empty_data_dir_is_one_clear_error(cli_env, tmp_path):
     assert result.exit_code == 2 and "data_card.json" in result.output and "train data" in result.output
 
 
-def test_register_answers_the_request_and_queues_the_adapter(cli_env, sft_request, tmp_path):
+def test_register_queue_hands_the_adapter_to_the_daemon(cli_env, sft_request, tmp_path):
     from tests.support.gguf_lora import write_lora
 
     adapter = write_lora(tmp_path / "mine.gguf", seed=3)
     result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "orpo",
-                    "--json")
+                    "--queue", "--json")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.output)
-    store = AdapterStore(store_root(cli_env))
-    assert [p.name for p in store.objects()] == [f"{answer['sha256']}.gguf"]
-    meta = store.metadata(answer["sha256"])
-    assert meta["recipe"] == "orpo" and meta["request"] == sft_request
-    assert meta["base_model"]["sha256"] == REGISTRY["smollm2"].files[0].sha256
+    assert answer["experiment"] is None and answer["pin"].startswith("not checked")
     queued = inbox_dir(cli_env.repo) / "mine.gguf"
     assert queued.read_bytes() == adapter.read_bytes()
-    assert json.loads((inbox_dir(cli_env.repo) / "mine.gguf.json").read_text())["recipe"] == "orpo"
-    views = {v.id: v for v in list_requests(cli_env)}
-    assert views[sft_request].status == "answered" and answer["sha256"] in views[sft_request].answer
-    again = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
-    assert again.exit_code == 2 and "already answered" in again.output
+    sidecar = json.loads((inbox_dir(cli_env.repo) / "mine.gguf.json").read_text())
+    assert sidecar["recipe"] == "orpo" and sidecar["request"] == sft_request
+    assert AdapterStore(store_root(cli_env)).objects() == []  # the daemon stores it when it evaluates it
+    assert request_status(cli_env, sft_request) == "open"  # ... and answers the request then
+
+
+def test_register_outside_a_git_repository_says_so_and_changes_nothing(cli_env, sft_request, tmp_path):
+    from tests.support.gguf_lora import write_lora
+
+    adapter = write_lora(tmp_path / "mine.gguf", seed=3)
+    result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
+    assert result.exit_code == 2 and "not a git repository" in result.output and "--queue" in result.output
+    _nothing_happened(cli_env, sft_request)
 
 
 def _nothing_happened(config, request_id):
@@ -113,3 +116,14 @@ def test_register_refuses_bad_input_and_changes_nothing(cli_env, sft_request, tm
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output.replace("\n", ""), (message, result.output)
         _nothing_happened(cli_env, sft_request)
+
+
+def test_register_without_a_measured_baseline_says_so_and_changes_nothing(cli_env, sft_request, tmp_path):
+    from tests.support.gguf_lora import write_lora
+    from tests.support.research_repo import git_init
+
+    git_init(cli_env.repo)
+    adapter = write_lora(tmp_path / "mine.gguf", seed=3)
+    result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
+    assert result.exit_code == 2 and "no incumbent" in result.output and "run --once" in result.output
+    _nothing_happened(cli_env, sft_request)

@@ -41,7 +41,8 @@ class AdapterRegistration:
         registration = register_adapter(
             AdapterStore(store_root(ctx.config)), self.source, ctx.workspace, recipe=self.lever,
             base_model=self.metadata.base_model or base_model_of(ctx.config), origin=self.origin,
-            name=self.adapter_name, move=self.move, metadata={"recipe": self.lever, **self.extra})
+            name=self.adapter_name, move=self.move,
+            metadata={**(self.metadata.model_extra or {}), "recipe": self.lever, **self.extra})
         if self.move and sidecar.exists():
             sidecar.unlink()
         self.registration = registration

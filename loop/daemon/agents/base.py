@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from loop.config import Config
 from loop.daemon.agents.prompt import PromptInputs
 from loop.daemon.experiments import WorstCase
+from loop.daemon.requests import RequestView
 from loop.supervisor.store import NoteView
 
 Lever = Literal["inference", "sft", "orpo", "dpo"]
@@ -68,6 +69,7 @@ class AgentContext(BaseModel):
     best_quality: float | None = None  # the incumbent's full-gate quality
     best_dev_quality: float | None = None  # the incumbent's quality on the dev gate's cases
     steering: list[NoteView] = Field(default_factory=list)  # the supervisor's active notes (their focus too)
+    training_requests: list[RequestView] = Field(default_factory=list)  # open and answered (manual track)
     should_stop: Callable[[], object] = lambda: None  # truthy (the reason) once the daemon was asked to stop
 
     @property
@@ -81,7 +83,8 @@ class AgentContext(BaseModel):
 
     def prompt_inputs(self) -> PromptInputs:
         return PromptInputs(number=self.number, recent_log=self.recent_log, worst_cases=self.worst_cases,
-                            failure_notes=self.failure_notes, best_quality=self.best_quality, steering=self.steering)
+                            failure_notes=self.failure_notes, best_quality=self.best_quality, steering=self.steering,
+                            training_requests=self.training_requests)
 
 
 class AgentOutcome(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from loop.config import REPO_ROOT, Config
 from loop.daemon.experiments import WorstCase
+from loop.daemon.requests import RequestView
 from loop.errors import InputError
 from loop.supervisor.families import FAMILIES
 from loop.supervisor.store import NoteView, when
@@ -42,6 +43,7 @@ class IterationVars(BaseModel):
     max_usd: float
     best_quality: float | None = None
     steering: list[NoteView] = Field(default_factory=list)
+    training_requests: list[RequestView] = Field(default_factory=list)
 
     def as_strings(self) -> dict[str, str]:
         return {
@@ -53,6 +55,7 @@ class IterationVars(BaseModel):
             "max_usd": f"{self.max_usd:.2f}",
             "best_quality": "none yet" if self.best_quality is None else f"{self.best_quality:.3f}",
             "steering": steering_block(self.steering),
+            "training_requests": training_requests_block(self.training_requests),
         }
 
 
@@ -65,6 +68,7 @@ class PromptInputs(BaseModel):
     failure_notes: list[str] = Field(default_factory=list)  # one line per worst case, used when no worst_cases
     best_quality: float | None = None
     steering: list[NoteView] = Field(default_factory=list)  # active notes, before this iteration counts
+    training_requests: list[RequestView] = Field(default_factory=list)  # open and answered, oldest first
 
 
 def steering_block(notes: list[NoteView]) -> str:
@@ -83,6 +87,26 @@ def steering_block(notes: list[NoteView]) -> str:
             knobs = FAMILIES[name].knobs
             lines.append(f"- `{name}`: {FAMILIES[name].lever}"
                          + (f"; its pipeline.toml knobs: {', '.join(knobs)}" if knobs else ""))
+    return "\n".join(lines) + "\n"
+
+
+def training_requests_block(views: list[RequestView]) -> str:
+    """Open and answered manual-training requests, each answer as adapter → experiment → quality ("" without)."""
+    views = [v for v in views if v.status in ("open", "answered")]
+    if not views:
+        return ""
+    lines = ["## Training requests (the manual track: a human trains, you never do)", ""]
+    for v in views:
+        head = f"- Request {v.id:04d} ({v.recipe}, {v.status})"
+        if v.status == "open":
+            lines.append(f"{head}, filed {v.created_at:%Y-%m-%d}: {' '.join(v.rationale.split())[:160]}")
+        elif v.adapter_sha256 and v.answer_experiment is not None:
+            quality = f"quality {v.answer_quality:.3f}" if v.answer_quality is not None else "no quality"
+            lines.append(f"{head}: adapter `{v.adapter_sha256[:12]}` → experiment {v.answer_experiment:04d} "
+                         f"({v.answer_status}) → {quality}. Its pointer is in that experiment's "
+                         f"`agent_workspace/adapters/`; a pipeline uses it through `[pipeline] adapter_path`.")
+        else:
+            lines.append(f"{head}: {' '.join((v.answer or '').split())[:160]}")
     return "\n".join(lines) + "\n"
 
 
@@ -135,10 +159,12 @@ def program(config: Config) -> str:
 
 
 def iteration_prompt(config: Config, number: int, experiment_log: str = "", failure_notes: str = "",
-                     best_quality: float | None = None, steering: list[NoteView] | None = None) -> str:
+                     best_quality: float | None = None, steering: list[NoteView] | None = None,
+                     training_requests: list[RequestView] | None = None) -> str:
     """The first user message of one iteration."""
     values = IterationVars(
         steering=list(steering or []),
+        training_requests=list(training_requests or []),
         experiment_number=number,
         experiment_log=experiment_log or "",
         failure_notes=failure_notes or "",
@@ -155,4 +181,5 @@ def render_for(config: Config, inputs: PromptInputs) -> str:
     """The iteration prompt exactly as the agent gets it."""
     worst = worst_cases_block(inputs.worst_cases) if inputs.worst_cases else bullets(inputs.failure_notes)
     return iteration_prompt(config, inputs.number, inputs.recent_log, worst,
-                            inputs.best_quality, steering=inputs.steering)
+                            inputs.best_quality, steering=inputs.steering,
+                            training_requests=inputs.training_requests)

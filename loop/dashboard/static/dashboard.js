@@ -215,6 +215,14 @@
     li.appendChild(el("div", null, r.rationale));
     li.appendChild(el("div", "muted", "evidence: " + r.evidence));
     if (r.answer) li.appendChild(el("div", "answer", "answer: " + r.answer + (r.path ? " (" + r.path + ")" : "")));
+    if (r.adapter && r.answer_experiment !== null) {  // request → adapter → experiment → quality
+      var chain = el("div", "answer", "adapter " + r.adapter.slice(0, 12) + " → ");
+      var e = el("a", null, "experiment #" + r.answer_experiment); e.href = "/experiments/" + r.answer_experiment;
+      chain.appendChild(e);
+      chain.appendChild(document.createTextNode(" (" + r.answer_status + ") → quality " +
+        (r.answer_quality === null ? "–" : r.answer_quality.toFixed(3))));
+      li.appendChild(chain);
+    }
     return li;
   }
 
