@@ -2,14 +2,14 @@
 (the quality is that experiment's, read from it: one source of truth)
 
 Revision ID: train_1
-Revises: workers_1
+Revises: limits_1
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = 'train_1'
-down_revision = 'workers_1'
+down_revision = 'limits_1'
 branch_labels = None
 depends_on = None
 
