@@ -1,7 +1,8 @@
 """`autoresearch train data | drafts | lora | register`: the manual training track, from a training request to a
 registered adapter. `data` builds SFT/preference examples from the training pool (leak-checked against
-ruler and holdout); `drafts` collects the best pipeline's own answers (the rejected side); `lora` trains a LoRA on the portable model (optional `[train]` dependencies, CPU torch)
-and converts it to a GGUF LoRA; `register` stores an adapter and answers the request."""
+ruler and holdout); `drafts` collects the best pipeline's own answers (the rejected side); `lora` trains
+a LoRA on the portable model, SFT or ORPO/DPO (optional `[train]` dependencies, CPU torch, trl) and
+converts it to a GGUF LoRA; `register` stores an adapter and answers the request."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ def lora_command(
     """LoRA on CPU on the portable model's own GGUF (dequantised by transformers): SFT (peft), or preference
     training with trl, ORPO by default (no reference model) or DPO (a reference: the base with the LoRA
     off, so twice the forward passes). Loss on the answer tokens only. Then conversion to a GGUF LoRA for
-    the llama runner. The first real run installs the `[train]` extra (CPU-only torch)."""
+    the llama runner. The first real run installs the training extra (pyproject `train`: CPU-only torch,
+    peft, trl)."""
     from loop import models
     from loop.training import deps
     from loop.training.data import read_card

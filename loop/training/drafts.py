@@ -12,7 +12,6 @@ where it stopped (drafts already in the file are skipped).
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from pathlib import Path
 

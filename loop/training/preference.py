@@ -43,9 +43,22 @@ def read_pairs(data_dir: Path) -> list[dict]:
                                                                      for k in ("chosen", "rejected")):
             raise InputError(path, f"not a preference pair (needs prompt messages, chosen and rejected text; "
                                    f"{', '.join(missing) or 'wrong types'} missing)", line=number)
-        rows.append({"prompt": row["prompt"], "chosen": [{"role": "assistant", "content": row["chosen"]}],
+        rows.append({"_line": number, "_id": row.get("id"), "prompt": row["prompt"],
+                     "chosen": [{"role": "assistant", "content": row["chosen"]}],
                      "rejected": [{"role": "assistant", "content": row["rejected"]}]})
     return rows
+
+
+def check_prompts(tokenizer, pairs: list[dict], path: Path, max_tokens: int) -> list[dict]:
+    """Refuse up front (as the SFT path does) a pair whose prompt alone leaves no room for an answer; the
+    rows as trl takes them."""
+    for pair in pairs:
+        ids = tokenizer.apply_chat_template(pair["prompt"], add_generation_prompt=True, tokenize=True)
+        length = len(ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "input_ids") else ids)
+        if length >= max_tokens:
+            raise InputError(path, f"pair {pair['_id']}: its prompt is {length} tokens, no room for the answer "
+                                   f"under --max-tokens {max_tokens}", line=pair["_line"])
+    return [{k: v for k, v in pair.items() if not k.startswith("_")} for pair in pairs]
 
 
 def _trainer(settings: LoraSettings, model, tokenizer, dataset, checkpoint: Path, callback):
@@ -79,8 +92,6 @@ def _callback(settings: LoraSettings, checkpoint: Path, progress: bool):
 
     class Watch(TrainerCallback):
         """Progress bar with the loss (stderr); a NaN loss stops the run."""
-
-        losses: list[float] = []
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.bar = tqdm(initial=state.global_step, total=settings.steps, disable=not progress,
@@ -126,13 +137,14 @@ def train_preference(data_dir: Path, out_dir: Path, base_gguf: Path, settings: L
     model.hf_quantizer, model.is_quantized = None, False
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    rows = check_prompts(tokenizer, pairs, Path(data_dir) / "train.jsonl", settings.max_tokens)
     out_dir.mkdir(parents=True, exist_ok=True)
     base_config = save_base_config(model, out_dir)
     resume = get_last_checkpoint(str(checkpoint)) if checkpoint.is_dir() else None
     start = int(Path(resume).name.split("-")[1]) if resume else 0
     if resume:
         log(f"resuming from step {start} ({resume})")
-    trainer = _trainer(settings, model, tokenizer, Dataset.from_list(pairs), checkpoint,
+    trainer = _trainer(settings, model, tokenizer, Dataset.from_list(rows), checkpoint,
                        _callback(settings, checkpoint, progress))
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)

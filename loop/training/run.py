@@ -1,5 +1,5 @@
-"""One `train lora` run: train (lora.py for sft, preference.py for orpo/dpo), convert to a GGUF LoRA (convert.py), and write the adapter's
-metadata file beside it (`adapter.gguf.json`, the sidecar `train register` and the inbox read), so the
+"""One `train lora` run: train (lora.py for sft, preference.py for orpo/dpo), convert to a GGUF LoRA
+(convert.py), and write the adapter's metadata file beside it (`adapter.gguf.json`, the sidecar `train register` and the inbox read), so the
 adapter carries its recipe, request, base model (name and sha256), steps, final loss and data card."""
 
 from __future__ import annotations

@@ -37,17 +37,17 @@ def test_orpo_on_pairs_from_on_policy_drafts_lowers_the_preference_loss(cli, orp
     assert built.exit_code == 0, built.output
     rows = [json.loads(line) for line in (data / "train.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and all(r["chosen"] != r["rejected"] for r in rows)
-    trained = cli("train", "lora", "--data", str(data), "--out", str(run), "--steps", "4", "--rank", "2",
+    trained = cli("train", "lora", "--data", str(data), "--out", str(run), "--steps", "3", "--rank", "2",
                   "--alpha", "4", "--lr", "3e-3", "--max-tokens", "256", "--json")
     assert trained.exit_code == 0, trained.output
     result = json.loads(trained.stdout)
     losses = result["train"]["losses"]
-    assert len(losses) == 4 and losses[-1] < losses[0], losses
+    assert len(losses) == 3 and losses[-1] < losses[0], losses
     sidecar = json.loads((run / "adapter.gguf.json").read_text())
     assert sidecar["recipe"] == "orpo" and sidecar["request"] == orpo_request  # the default for pref data
     assert sidecar["base_model"]["sha256"] == REGISTRY["smollm2"].files[0].sha256
     assert (run / "adapter.gguf").read_bytes()[:4] == b"GGUF"
-    assert "checkpoint-4" in {p.name for p in (run / "checkpoint").iterdir()}
+    assert "checkpoint-3" in {p.name for p in (run / "checkpoint").iterdir()}
 
 
 CHAT = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}[SEP]{% endfor %}"
@@ -98,8 +98,8 @@ def test_dpo_trains_and_checkpoints_and_a_rerun_resumes(tmp_path, monkeypatch):
     assert abs(first.losses[0] - 0.6931) < 1e-3  # DPO starts at log 2: the policy equals its reference
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").exists()
     more = settings.model_copy(update={"steps": 3})
-    second = preference.train_preference(tmp_path / "pairs",
-                                         tmp_path / "run", tmp_path / "m.gguf", more, progress=False, log=lambda _m: None)
+    second = preference.train_preference(tmp_path / "pairs", tmp_path / "run", tmp_path / "m.gguf", more,
+                                         progress=False, log=lambda _m: None)
     assert second.resumed_from == 2 and len(second.losses) == 3 and second.losses[:2] == first.losses
 
 
@@ -113,3 +113,16 @@ def test_a_nan_loss_stops_with_a_clear_error(tmp_path, monkeypatch):
         preference.train_preference(pairs_dir(tmp_path), tmp_path / "run", tmp_path / "m.gguf", settings,
                                     progress=False)
     assert not (tmp_path / "run" / "adapter").exists()
+
+
+def test_a_prompt_that_fills_max_tokens_is_refused_up_front(tmp_path, monkeypatch):
+    from loop.errors import InputError
+    from loop.training import preference
+    from loop.training.lora import LoraSettings
+
+    monkeypatch.setattr(preference, "load_base", lambda _path: tiny_base())
+    settings = LoraSettings(recipe="orpo", rank=2, alpha=4, steps=1, max_tokens=16)
+    with pytest.raises(InputError, match=r"train.jsonl:1: pair None: its prompt is \d+ tokens, no room"):
+        preference.train_preference(pairs_dir(tmp_path), tmp_path / "run", tmp_path / "m.gguf", settings,
+                                    progress=False)
+    assert not (tmp_path / "run").exists()
