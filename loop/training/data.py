@@ -3,8 +3,8 @@
 SFT: task → the pool's gold answer, as chat messages with exactly the instructions and prompt the
 pipeline's single guided call sends (rendered by the pipeline itself, `render.py`) and the answer as
 the JSON its schema forces. Preference: the same prompt, the gold as `chosen`, the pipeline's own
-draft (from `train drafts`) as `rejected`. Every example is checked against ruler and holdout
-(`leaks.py`); refused ones are named. A deterministic train/eval split and `data_card.json` beside.
+draft (from `train drafts`: the task's lowest-scored one) as `rejected`. Every example is checked
+against ruler and holdout (`leaks.py`); refused ones are named. A deterministic train/eval split and `data_card.json` beside.
 """
 
 from __future__ import annotations
