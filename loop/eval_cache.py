@@ -39,6 +39,12 @@ def generation_key(workspace_hash: str, backend: Backend, task: str) -> str:
     return _key("gen/1", *parts)
 
 
+def draft_key(workspace_hash: str, backend: Backend, task: str, sampling: dict) -> str:
+    """A sampled training draft (`train drafts`): the generation key plus the forced sampling (its seed),
+    so a resumed run gets the same draws back without a model call."""
+    return _key("draft/1", generation_key(workspace_hash, backend, task), sampling)
+
+
 def candidate_hash(answer: Answer) -> str:
     return _key(answer.title, answer.questions)
 

@@ -109,7 +109,7 @@ def evaluate(
                 outcome.judgement = invalid_candidate_judgement(outcome.invalid_reason or "no answer")
                 bar.judged()
             else:
-                future = pool.submit(_judge_cached, judge, cache, rid, case, outcome.candidate, verdict_owner(kind))
+                future = pool.submit(judge_cached, judge, cache, rid, case, outcome.candidate, verdict_owner(kind))
                 future.add_done_callback(lambda _f: bar.judged())
                 pending[case.id] = future
         for outcome in outcomes:
@@ -118,7 +118,7 @@ def evaluate(
         by_id, owner = {c.id: c for c in cases}, verdict_owner(kind)
 
         def judge_again(o: CaseOutcome) -> CaseJudgement:
-            return _judge_cached(judge, cache, rid, by_id[o.case_id], o.candidate, owner)
+            return judge_cached(judge, cache, rid, by_id[o.case_id], o.candidate, owner)
 
         def wait(seconds: float) -> None:
             stop = pause(seconds, should_stop)
@@ -170,7 +170,7 @@ def _flag_leak(outcome: CaseOutcome, case: Case) -> CaseOutcome:
     return outcome
 
 
-def _judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer, owner: str | None) -> CaseJudgement:
+def judge_cached(judge, cache: EvalCache, rid: str, case: Case, candidate: Answer, owner: str | None) -> CaseJudgement:
     key = verdict_key(rid, judge.judge_id, case.task, candidate, owner) if owner else None
     hit = cache.get_verdict(key) if key else None
     if hit is not None and hit.error is None:

@@ -1,8 +1,10 @@
-"""`autoresearch train data | lora | export-apple | register`: the manual training track, from a training
-request to a registered, evaluated adapter. `data` builds SFT/preference examples from the training pool
-(leak-checked against ruler and holdout); `lora` trains a LoRA on the portable model (optional `[train]`
-dependencies, CPU torch) and converts it to a GGUF LoRA; `export-apple` writes the SFT data for Apple's
-adapter training toolkit; `register` checks, stores and evaluates an adapter and answers the request."""
+"""`autoresearch train data | drafts | lora | export-apple | register`: the manual training track, from a
+training request to a registered, evaluated adapter. `data` builds SFT/preference examples from the
+training pool (leak-checked against ruler and holdout); `drafts` collects the best pipeline's own
+answers (the rejected side); `lora` trains a LoRA on the portable model, SFT or ORPO/DPO (optional
+`[train]` dependencies, CPU torch, trl) and converts it to a GGUF LoRA; `export-apple` writes the SFT
+data for Apple's adapter training toolkit; `register` checks, stores and evaluates an adapter and
+answers the request."""
 
 from __future__ import annotations
 
@@ -53,34 +55,51 @@ def data_command(
 
 @app.command("lora")
 def lora_command(
-    data: Path = typer.Option(..., "--data", help="A data directory from `train data sft`."),
+    data: Path = typer.Option(..., "--data", help="A data directory from `train data sft|pref`."),
     out: Path = typer.Option(..., "--out", help="Run directory (checkpoints, peft adapter, adapter.gguf)."),
-    recipe: str = typer.Option("sft", "--recipe", help="sft (dpo/orpo: not built yet)."),
+    recipe: str = typer.Option(None, "--recipe", help="sft | orpo | dpo. Default: sft for sft data; for pref "
+                               "data the request's recipe if orpo/dpo, else orpo (no reference model: half "
+                               "DPO's forward passes, and half its memory without a LoRA)."),
     rank: int = typer.Option(8, "--rank", help="LoRA rank."),
     alpha: int = typer.Option(16, "--alpha", help="LoRA alpha (scale = alpha / rank)."),
     steps: int = typer.Option(60, "--steps", help="Optimiser steps (one example each)."),
     lr: float = typer.Option(2e-4, "--lr", help="Learning rate."),
     seed: int = typer.Option(0, "--seed", help="Seed for order and initialisation."),
     max_tokens: int = typer.Option(768, "--max-tokens", help="Cut examples longer than this."),
+    beta: float = typer.Option(0.1, "--beta", help="orpo: weight of the odds-ratio term; dpo: KL strength."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Check data, model and dependencies; train nothing."),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
-    """LoRA SFT on CPU on the portable model's own GGUF (dequantised by transformers), then conversion to a
-    GGUF LoRA for the llama runner. The first real run installs the `[train]` extra (CPU-only torch)."""
+    """LoRA on CPU on the portable model's own GGUF (dequantised by transformers): SFT (peft), or preference
+    training with trl, ORPO by default (no reference model) or DPO (a reference: the base with the LoRA
+    off, so twice the forward passes). Loss on the answer tokens only. Then conversion to a GGUF LoRA for
+    the llama runner. The first real run installs the training extra (pyproject `train`: CPU-only torch,
+    peft, trl)."""
     from loop import models
     from loop.training import deps
     from loop.training.data import read_card
-    from loop.training.lora import LoraSettings, read_examples
+    from loop.training.lora import PREFERENCE_DEFAULT, RECIPES, LoraSettings, read_examples
 
-    if recipe != "sft":
-        fail(f"--recipe {recipe}: only sft is built so far (dpo/orpo are open work of issue 11)")
+    if recipe is not None and recipe not in RECIPES:
+        fail(f"--recipe {recipe}: unknown recipe; use {' | '.join(RECIPES)}")
     config = config_or_exit(repo)
     try:
         card = read_card(data)
-        examples = read_examples(data)
+        if recipe is None:
+            recipe = "sft" if card.kind == "sft" else card.recipe if card.recipe in ("orpo", "dpo") \
+                else PREFERENCE_DEFAULT
+        if (recipe == "sft") != (card.kind == "sft"):
+            raise InputError(data / "data_card.json", f"{card.kind} data cannot train recipe {recipe}: build "
+                             f"{'sft' if recipe == 'sft' else 'pref'} data with `autoresearch train data`")
+        if recipe == "sft":
+            examples = read_examples(data)
+        else:
+            from loop.training.preference import read_pairs
+
+            examples = read_pairs(data)
         settings = LoraSettings(recipe=recipe, rank=rank, alpha=alpha, steps=steps, learning_rate=lr, seed=seed,
-                                max_tokens=max_tokens)
+                                max_tokens=max_tokens, beta=beta)
         base = models.model_path(config.model)
     except (InputError, models.ModelFileError, ValueError) as exc:
         fail(str(exc))
@@ -105,6 +124,35 @@ def lora_command(
                f"trained {run.train.steps} steps, final loss {run.train.final_loss:.4f}, "
                f"{run.train.s_per_step:.1f} s/step; GGUF LoRA {run.gguf} ({run.conversion_s:.1f} s), metadata "
                f"{run.sidecar}; register it with `autoresearch train register {run.gguf} --request {card.request}`")
+
+
+@app.command("drafts")
+def drafts_command(
+    out: Path = typer.Option(..., "--out", help="The drafts file (JSONL); a rerun resumes it."),
+    n: int = typer.Option(4, "--n", help="Drafts per task: one greedy, n-1 sampled (seeds 1..n-1)."),
+    limit: int = typer.Option(None, "--limit", help="Use only the first N pool tasks."),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
+    """The current best pipeline's own drafts of training-pool tasks, run as an evaluation runs it (sandboxed,
+    through the runner, generation cache), each judged by the proxy judge; `train data pref --drafts FILE`
+    takes each task's worst draft as rejected. Resumable: drafts already in the file are kept."""
+    from loop.training.drafts import generate_drafts
+
+    if n < 1:
+        fail("--n must be at least 1 (one greedy draft per task)")
+    config = config_or_exit(repo)
+    try:
+        report = generate_drafts(config, out, n, limit=limit, progress=not as_json)
+    except (InputError, LookupError) as exc:
+        fail(str(exc).strip("'\""))
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    worst = sorted(report.scores.values())
+    typer.echo(f"{report.written} new drafts ({report.already} already in {out}, {report.from_cache} from the "
+               f"cache, {report.model_calls} model calls, {report.invalid} invalid) for {report.tasks} pool tasks; "
+               f"worst-draft proxy score median {worst[len(worst) // 2]:.2f}" if worst else "no draft scored")
 
 
 @app.command("register")

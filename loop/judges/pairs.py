@@ -100,10 +100,10 @@ def human_proposals(config: Config, pool: dict[str, Case]) -> tuple[list[Proposa
 
 def read_drafts(path: Path, pool: dict[str, Case]) -> tuple[dict[str, Answer], list[Refused]]:
     """The drafts file through the training track's own reader; drafts of tasks outside the pool refused."""
-    from loop.training.data import _load_drafts
+    from loop.training.data import load_drafts
 
     try:
-        drafts = _load_drafts(Path(path))
+        drafts = load_drafts(Path(path), pick="first")
     except (json.JSONDecodeError, ValidationError, KeyError, TypeError) as exc:
         raise InputError(path, f"not a drafts file (one JSON object with `id` and `answer` a line): {exc}") from None
     refused = [Refused(id=f"{i}/judge", reason=f"no task {i!r} in the training pool {POOL}")

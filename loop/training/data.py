@@ -3,8 +3,8 @@
 SFT: task → the pool's gold answer, as chat messages with exactly the instructions and prompt the
 pipeline's single guided call sends (rendered by the pipeline itself, `render.py`) and the answer as
 the JSON its schema forces. Preference: the same prompt, the gold as `chosen`, the pipeline's own
-draft (from `train drafts`) as `rejected`. Every example is checked against ruler and holdout
-(`leaks.py`); refused ones are named. A deterministic train/eval split and `data_card.json` beside.
+draft (from `train drafts`: the task's lowest-scored one) as `rejected`. Every example is checked
+against ruler and holdout (`leaks.py`); refused ones are named. A deterministic train/eval split and `data_card.json` beside.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from loop.errors import InputError
 from loop.ruler_files import load_cases
@@ -82,7 +82,7 @@ def build(config, kind: str, request_id: int, out_dir: Path, *, workspace: Path 
     workspace = Path(workspace or config.workspace_dir)
     pool_path = workspace / POOL
     cases = load_cases(pool_path)[:limit]
-    rejected_by_id = _load_drafts(drafts) if kind == "pref" else {}
+    rejected_by_id = load_drafts(drafts) if kind == "pref" else {}
     if embedder == "default":
         from loop.daemon.guard import default_embedder
 
@@ -142,14 +142,27 @@ def read_card(data_dir: Path) -> DataCard:
     return DataCard.model_validate_json(path.read_text())
 
 
-def _load_drafts(path: Path | None) -> dict[str, Answer]:
+def load_drafts(path: Path | None, *, pick: Literal["worst", "first"] = "worst") -> dict[str, Answer]:
+    """The drafts file `train drafts` writes (one JSON object a line: `id`, `answer`, and `score`, the proxy
+    judge's quality of that one answer) as one answer per pool task: the lowest-scored draft that has an
+    answer (`worst`, the rejected side of `train data pref`), or the first one in the file (`first`).
+    A line that is not a draft is refused naming it."""
     if path is None or not Path(path).exists():
         raise InputError(path or Path("drafts.jsonl"), "preference data needs the pipeline's own drafts: run "
                                                         "`autoresearch train drafts` first and pass --drafts")
-    drafts: dict[str, Answer] = {}
+    best: dict[str, tuple[float, Answer]] = {}
     for number, line in enumerate(Path(path).read_text().splitlines(), 1):
-        if line.strip():
+        if not line.strip():
+            continue
+        try:
             item = json.loads(line)
-            if item.get("answer"):
-                drafts.setdefault(item["id"], Answer.model_validate(item["answer"]))
-    return drafts
+            answer = Answer.model_validate(item["answer"]) if item.get("answer") else None
+            score = item.get("score")
+            rank = float(score) if score is not None and pick == "worst" else float("inf")
+            draft_id = str(item["id"])
+        except (json.JSONDecodeError, ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(path, f"not a drafts file (one JSON object with `id` and `answer` a line): "
+                                   f"{str(exc).splitlines()[0]}", line=number) from None
+        if answer is not None and (draft_id not in best or rank < best[draft_id][0]):
+            best[draft_id] = (rank, answer)
+    return {i: answer for i, (_, answer) in best.items()}

@@ -19,7 +19,7 @@ import time
 import tomllib
 from pathlib import Path
 
-MODULES = ("torch", "transformers", "peft", "gguf", "safetensors", "accelerate")
+MODULES = ("torch", "transformers", "peft", "gguf", "safetensors", "accelerate", "trl", "datasets")
 TORCH = "torch==2.13.0"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,7 +99,8 @@ def ensure_where_cpu_torch(log=print) -> bool:
         try:
             torch_command()
         except DependencyError as exc:
-            log(f"note: the [train] extra is not installed, so tests/training/test_lora_real.py skips: {exc}")
+            log(f"note: the [train] extra is not installed, so the real training tests skip "
+                f"(tests/training/test_lora_real.py, test_preference_real.py): {exc}")
             return False
     ensure(log)
     return True

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -21,8 +22,12 @@ class TrainingError(RuntimeError):
     pass
 
 
+RECIPES = ("sft", "orpo", "dpo")
+PREFERENCE_DEFAULT = "orpo"  # no reference model: half DPO's forward passes (with LoRA) or memory (without)
+
+
 class LoraSettings(BaseModel):
-    recipe: str = "sft"
+    recipe: Literal["sft", "orpo", "dpo"] = "sft"
     rank: int = Field(default=8, ge=1)
     alpha: int = Field(default=16, ge=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"])
@@ -31,6 +36,7 @@ class LoraSettings(BaseModel):
     seed: int = 0
     save_every: int = Field(default=10, ge=1)
     max_tokens: int = Field(default=768, ge=16)  # an example longer than this is cut (its answer end lost)
+    beta: float = Field(default=0.1, gt=0)  # orpo: weight of the odds-ratio term; dpo: the KL strength
 
 
 class TrainResult(BaseModel):
@@ -102,10 +108,30 @@ def encode_all(tokenizer, examples: list[dict], path: Path, max_tokens: int) -> 
     return encoded
 
 
+def lora_config(settings: LoraSettings):
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.rank, lora_alpha=settings.alpha, target_modules=settings.target_modules,
+                      lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
+
+
+def save_base_config(model, out_dir: Path) -> Path:
+    """config.json of the base model beside the run, for the GGUF LoRA converter."""
+    base_config = Path(out_dir) / "base_config"
+    model.config.architectures = model.config.architectures or [type(model).__name__]  # the converter needs it
+    model.config.save_pretrained(base_config)
+    return base_config
+
+
+def nan_error(loss: float, step: int, where: str, checkpoint: str) -> TrainingError:
+    return TrainingError(f"the loss became {loss} at step {step} ({where}): lower --lr or check the data; the "
+                         f"last good checkpoint is {checkpoint}")
+
+
 def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSettings, log=print,
               progress: bool = True) -> TrainResult:
     import torch
-    from peft import LoraConfig, PeftModel, get_peft_model
+    from peft import PeftModel, get_peft_model
     from tqdm import tqdm
 
     examples = read_examples(data_dir)
@@ -118,9 +144,7 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
     load_s = time.perf_counter() - loading
     encoded = encode_all(tokenizer, examples, Path(data_dir) / "train.jsonl", settings.max_tokens)
     out_dir.mkdir(parents=True, exist_ok=True)
-    base_config = out_dir / "base_config"
-    model.config.architectures = model.config.architectures or [type(model).__name__]  # the converter needs it
-    model.config.save_pretrained(base_config)
+    base_config = save_base_config(model, out_dir)
     start, losses = 0, []
     state_path = checkpoint / "state.pt"
     if state_path.exists():
@@ -129,9 +153,7 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
         start, losses = state["step"], state["losses"]
         log(f"resuming from step {start} ({checkpoint})")
     else:
-        config = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, target_modules=settings.target_modules,
-                            lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
-        model = get_peft_model(model, config)
+        model = get_peft_model(model, lora_config(settings))
         state = None
     optimiser = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate)
     if state is not None:
@@ -148,9 +170,8 @@ def train_sft(data_dir: Path, out_dir: Path, base_gguf: Path, settings: LoraSett
         output = model(input_ids=torch.tensor([ids]), labels=torch.tensor([labels]))
         loss = output.loss
         if not torch.isfinite(loss):
-            raise TrainingError(f"the loss became {loss.item()} at step {step + 1} (example "
-                                f"{examples[index].get('id')}): lower --lr or check the data; the last good "
-                                f"checkpoint is {checkpoint if state_path.exists() else 'none'}")
+            raise nan_error(loss.item(), step + 1, f"example {examples[index].get('id')}",
+                            str(checkpoint) if state_path.exists() else "none")
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()

@@ -1,5 +1,5 @@
-"""One `train lora` run: train (lora.py), convert to a GGUF LoRA (convert.py), and write the adapter's
-metadata file beside it (`adapter.gguf.json`, the sidecar `train register` and the inbox read), so the
+"""One `train lora` run: train (lora.py for sft, preference.py for orpo/dpo), convert to a GGUF LoRA
+(convert.py), and write the adapter's metadata file beside it (`adapter.gguf.json`, the sidecar `train register` and the inbox read), so the
 adapter carries its recipe, request, base model (name and sha256), steps, final loss and data card."""
 
 from __future__ import annotations
@@ -24,7 +24,12 @@ def train_and_convert(config, card, data_dir: Path, out_dir: Path, base_gguf: Pa
     from loop.adapters.register import base_model_of, sidecar_path
     from loop.training.convert import convert
 
-    result = train_sft(data_dir, out_dir, base_gguf, settings, log=log, progress=progress)
+    if settings.recipe == "sft":
+        result = train_sft(data_dir, out_dir, base_gguf, settings, log=log, progress=progress)
+    else:
+        from loop.training.preference import train_preference
+
+        result = train_preference(data_dir, out_dir, base_gguf, settings, log=log, progress=progress)
     converted = convert(Path(result.adapter_dir), base_gguf, Path(out_dir) / "adapter.gguf")
     sidecar = sidecar_path(Path(converted.path))
     metadata = {"recipe": settings.recipe, "base_model": base_model_of(config).model_dump(mode="json"),

@@ -39,4 +39,10 @@ def test_make_tests_route_installs_nothing_and_says_why_without_a_cpu_torch(tmp_
     monkeypatch.setattr(deps.subprocess, "run", lambda *a, **k: pytest.fail(f"pip ran: {a}"))
     said = []
     assert deps.ensure_where_cpu_torch(log=said.append) is False
-    assert len(said) == 1 and "test_lora_real.py skips" in said[0] and "CUDA" in said[0]
+    assert len(said) == 1 and "test_preference_real.py" in said[0] and "CUDA" in said[0]
+
+
+def test_the_extra_brings_trl_for_the_preference_recipes():
+    pins = deps.train_pins()
+    assert "trl==1.16.0" in pins and "trl" in deps.MODULES and "datasets" in deps.MODULES
+    assert deps.install_plan(["trl"], system="Linux") == [pins]  # torch present: the extra alone

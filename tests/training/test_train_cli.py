@@ -32,6 +32,10 @@ def test_help_explains_the_track():
         assert word in result.output
     lora_help = runner.invoke(app, ["train", "lora", "--help"])
     assert lora_help.exit_code == 0 and "--dry-run" in lora_help.output and "CPU" in lora_help.output
+    flat = " ".join(lora_help.output.split())
+    assert "ORPO by default (no reference model)" in flat and "orpo | dpo" in flat
+    drafts_help = runner.invoke(app, ["train", "drafts", "--help"])
+    assert drafts_help.exit_code == 0 and "--n" in drafts_help.output and "worst draft" in drafts_help.output
 
 
 def test_data_then_lora_dry_run(cli_env, sft_request, tmp_path):
@@ -127,3 +131,53 @@ def test_register_without_a_measured_baseline_says_so_and_changes_nothing(cli_en
     result = invoke(cli_env, "train", "register", str(adapter), "--request", str(sft_request), "--recipe", "sft")
     assert result.exit_code == 2 and "no incumbent" in result.output and "run --once" in result.output
     _nothing_happened(cli_env, sft_request)
+
+
+def _pref_data(config, request_id, out):
+    """`train data pref` on two pool tasks, each with a good and a worse (lower-scored) draft."""
+    from loop.ruler_files import load_cases
+
+    pool = load_cases(config.workspace_dir / "data" / "train.jsonl")[:2]
+    drafts = out.parent / "drafts.jsonl"
+    drafts.write_text("".join(json.dumps({"id": c.id, "draw": draw, "score": score, "answer": {
+        "title": f"{draw} {c.id}", "questions": [f"Question {i} for {draw}?" for i in range(7)]}}) + "\n"
+        for c in pool for draw, score in (("greedy", 0.6), ("sample-1", 0.1))))
+    built = invoke(config, "train", "data", "pref", "--request", str(request_id), "--out", str(out), "--limit", "2",
+                   "--eval-share", "0", "--drafts", str(drafts), "--json")
+    assert built.exit_code == 0, built.output
+    return [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+
+
+def test_pref_data_rejects_the_worst_draft_and_the_plan_defaults_to_orpo(cli_env, sft_request, tmp_path):
+    rows = _pref_data(cli_env, sft_request, tmp_path / "pref")
+    assert len(rows) == 2 and all(json.loads(r["rejected"])["title"].startswith("sample-1 ") for r in rows)
+    assert all(r["prompt"][-1]["role"] == "user" and json.loads(r["chosen"])["title"] for r in rows)
+    plan = invoke(cli_env, "train", "lora", "--data", str(tmp_path / "pref"), "--out", str(tmp_path / "run"),
+                  "--dry-run", "--json")
+    assert plan.exit_code == 0, plan.output
+    assert json.loads(plan.output)["recipe"] == "orpo" and json.loads(plan.output)["examples"] == 2
+    assert not (tmp_path / "run").exists()
+
+
+def test_lora_bad_input_is_one_clear_error_and_writes_nothing(cli_env, sft_request, tmp_path):
+    (tmp_path / "empty").mkdir()
+    rows = _pref_data(cli_env, sft_request, tmp_path / "pref")
+    broken = tmp_path / "pref" / "train.jsonl"
+    broken.write_text(json.dumps({k: v for k, v in rows[0].items() if k != "rejected"}) + "\n")
+    sft = tmp_path / "sft"
+    assert invoke(cli_env, "train", "data", "sft", "--request", str(sft_request), "--out", str(sft), "--limit",
+                  "2").exit_code == 0
+    run = tmp_path / "run"
+    cases = [
+        (["--data", str(tmp_path / "empty"), "--recipe", "orpo"], "data_card.json"),
+        (["--data", str(tmp_path / "pref"), "--recipe", "orpo"], f"{broken}:1: not a preference pair"),
+        (["--data", str(tmp_path / "pref"), "--recipe", "dpo"], "rejected missing"),
+        (["--data", str(tmp_path / "pref"), "--recipe", "kto"], "--recipe kto: unknown recipe; use sft | orpo | dpo"),
+        (["--data", str(sft), "--recipe", "orpo"], "sft data cannot train recipe orpo"),
+        (["--data", str(tmp_path / "pref"), "--recipe", "sft"], "pref data cannot train recipe sft"),
+    ]
+    for args, message in cases:
+        result = invoke(cli_env, "train", "lora", *args, "--out", str(run))
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output.replace("\n", ""), (message, result.output)
+        assert not run.exists()
