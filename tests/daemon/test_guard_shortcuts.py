@@ -25,3 +25,14 @@ def test_hex_runs_found_inside_spans_are_the_runs_found_in_the_whole_text():
         whole = [m.group(0) for m in _HEX_RUN.finditer(text)]
         spans = [m.group(0) for s in _HEX_SPAN.finditer(text) for m in _HEX_RUN.finditer(s.group(0))]
         assert spans == whole, repr(text)
+
+
+def test_ascii_text_is_normalised_by_table_exactly_as_by_the_unicode_steps():
+    from loop.textnorm import _word_bytes, _word_bytes_folded
+
+    rng = random.Random(2)
+    every = "".join(map(chr, range(128)))
+    assert _word_bytes(every) == _word_bytes_folded(every)
+    for _ in range(2000):
+        text = "".join(rng.choice(every) for _ in range(rng.randint(0, 60)))
+        assert _word_bytes(text) == _word_bytes_folded(text), repr(text)
