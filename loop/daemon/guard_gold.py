@@ -51,17 +51,42 @@ _BUCKET_MASK = np.uint64((1 << BUCKET_BITS) - 1)
 
 
 def _window_hashes(data: bytes, width: int) -> np.ndarray:
-    """Polynomial hash of every `width`-byte window (uint64 arithmetic wraps: a deterministic hash)."""
+    """Polynomial hash of every `width`-byte window, sum of data[i + k] * MULT^(width - 1 - k) (uint64
+    arithmetic wraps: a deterministic hash), from prefix sums: with MULT odd it has an inverse mod 2^64, so
+    with Q[n] = sum of data[j] * MULT^-j over j < n, window i is (Q[i + width] - Q[i]) * MULT^(i + width - 1).
+    A handful of passes over the data whatever the width (instead of two per byte of the window)."""
     if len(data) < width:
         return np.zeros(0, dtype=np.uint64)
     arr = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
-    count = len(arr) - width + 1
-    out = arr[:count].copy()
+    n, count = len(arr), len(arr) - width + 1
+    up, down = _powers(n)
     with np.errstate(over="ignore"):
-        for k in range(1, width):  # in place: no temporary array per step
-            out *= _MULT
-            out += arr[k:count + k]
+        arr *= down[:n]
+        prefix = np.empty(n + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.cumsum(arr, out=prefix[1:])
+        out = prefix[width:] - prefix[:count]
+        out *= up[width - 1:n]
     return out
+
+
+_MULT_INVERSE = np.uint64(pow(int(_MULT), -1, 1 << 64))
+_POWERS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """MULT^i and MULT^-i for i < n at least (grown by doubling, kept: the scan asks for CHUNK-sized pieces)."""
+    if _POWERS and len(_POWERS[0][0]) >= n:
+        return _POWERS[0]
+    up, down = np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        while len(up) < n:
+            step = len(up)
+            up = np.concatenate((up, up * (up[-1] * _MULT)))  # up[-1] * MULT == MULT^step
+            down = np.concatenate((down, down * (down[-1] * _MULT_INVERSE)))
+            assert len(up) == 2 * step
+    _POWERS[:] = [(up, down)]
+    return up, down
 
 
 @dataclass
