@@ -26,9 +26,14 @@ WORDS = ("keep each question short and concrete ask about one unknown at a time 
 
 
 def _timed_scan(ws: Path, index, embedder) -> tuple[float, int, int]:
-    started = time.perf_counter()
+    global _last_cpu
+    started, cpu = time.perf_counter(), time.process_time()
     scan = scan_workspace(ws, index, embedder)
+    _last_cpu = time.process_time() - cpu
     return time.perf_counter() - started, len(scan.findings), scan.files
+
+
+_last_cpu = 0.0  # CPU seconds of the last timed scan (all threads): less moved by other work on a shared box
 
 
 def _grow(ws: Path) -> None:
@@ -84,7 +89,11 @@ def main() -> None:
         _grow(large)
         wall_l, findings_l, files_l = _timed_scan(large, index, embedder)
         print(f"guard_large_s: {wall_l:.2f}  files: {files_l} (+{SMALL_FILES} small, one {BIG_MB} MB)  "
-              f"findings: {findings_l}  target: < {TARGET_S:g} s  {'ok' if wall_l < TARGET_S else 'MISSED'}")
+              f"findings: {findings_l}  target: < {TARGET_S:g} s  {'ok' if wall_l < TARGET_S else 'MISSED'}  "
+              f"(cpu {_last_cpu:.2f} s)")
+        warm, _, _ = _timed_scan(large, index, embedder)
+        print(f"guard_large_warm_s: {warm:.2f}  (the same scan again in this process: per-file and per-line "
+              "results cached in memory; the target is the cold figure above)")
         false_positives, done = [], 0
         for label, (rel, body) in itertools.islice(_honest_edits(shipped), HONEST_EDITS):
             original = (shipped / rel).read_text()

@@ -62,11 +62,17 @@ class Embedder:
     def embed_uncached(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Like `embed`, run in padded batches (several times faster on many texts) and kept out of the
         shared cache: a batched vector may differ from the one-text vector in the last float digits, and the
-        judges must see exactly the vectors they always saw. For bulk scans (the guard's semantic check), on a
+        judges must see exactly the vectors they always saw. Texts are batched by length (less padding) and
+        returned in the order given. For bulk scans (the guard's semantic check), on a
         session of its own with one intra-op thread per core (up to BULK_THREADS)."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
-        return np.concatenate([self._encode_batch(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)])
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # like lengths together: little padding
+        ranked = [texts[i] for i in order]
+        vectors = np.concatenate([self._encode_batch(ranked[i:i + batch_size]) for i in range(0, len(ranked), batch_size)])
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)  # padded to the longest of the batch

@@ -79,9 +79,30 @@ _ASCII_CONTROLS[127] = None
 
 def _word_bytes(text: str) -> bytes:
     """Folded, case-folded text as ASCII bytes of [a-z0-9 ] (look-alike digits as letters, apostrophes dropped)."""
+    if text.isascii():  # every step maps an ASCII character on its own: one table lookup per byte
+        table, dropped = _ascii_tables()
+        return text.encode("ascii").translate(table, dropped)
+    return _word_bytes_folded(text)
+
+
+def _word_bytes_folded(text: str) -> bytes:
     folded = fold(text).casefold()
     data = folded.encode("ascii", "replace") if not folded.isascii() else folded.encode("ascii")
     return data.translate(_TO_WORDS, _APOSTROPHES)
+
+
+@lru_cache(maxsize=1)
+def _ascii_tables() -> tuple[bytes, bytes]:
+    """`_word_bytes_folded` of each ASCII character, as a `bytes.translate` table and the bytes it drops."""
+    table, dropped = bytearray(range(256)), bytearray()
+    for code in range(128):
+        out = _word_bytes_folded(chr(code))
+        if out:
+            assert len(out) == 1, (code, out)
+            table[code] = out[0]
+        else:
+            dropped.append(code)
+    return bytes(table), bytes(dropped)
 
 
 def normalise(text: str) -> str:

@@ -17,7 +17,11 @@
 What the guard cannot see: gold computed by code from pieces smaller than its windows (words picked
 from a dictionary by index, arithmetic on character codes), ciphers other than the decoders above
 (XOR with a key, custom alphabets), gold hidden in image pixels, and paraphrases loose enough to pass
-the semantic threshold; the output check and the judge's noise floor are the backstops there.
+the semantic threshold; the output check and the judge's noise floor are the backstops there. Only lines
+with lexical evidence are embedded (`GoldIndex.candidate_lines`): a line whose words shared with a gold
+question carry less than half of the question's IDF weight (e.g. only its common words, "each", "time"),
+a line sharing fewer than all but one of a task's content words, a line of under 3 or over 60 words, and
+a question made only of stopwords are read by the lexical checks alone.
 """
 
 from __future__ import annotations

@@ -6,14 +6,21 @@ rolling hashes of character windows computed with numpy, so that a 50 MB file co
 - a stretch of >= `RUN_CHARS` consecutive characters of one gold question or title (about eight words);
 - a whole gold question of >= `WHOLE_MIN_CHARS` characters, or `CASE_QUESTIONS` whole questions of one case;
 - a ruler or holdout task named as a phrase (word boundaries kept).
-`semantic_findings` embeds every distinct line that shares enough content words with a gold question
-or a task (a line sharing fewer cannot reach the cosine thresholds) and flags cosine >= `EMBED_THRESHOLD`
-with a gold question or >= `TASK_THRESHOLD` with a task. Results per line are cached.
+The semantic check embeds every distinct line that shares enough lexical evidence with a gold question or
+a task (`candidate_lines`; a line sharing less cannot reach the cosine thresholds) and flags cosine >=
+`EMBED_THRESHOLD` with a gold question or >= `TASK_THRESHOLD` with a task. Evidence for a gold question is
+weighed by how informative the shared words are: their IDF over the index's own targets (gold questions and
+tasks, the frozen ruler and holdout) must add up to at least `SHARE_OF_QUESTION` of the question's, and at
+least two content words are shared (one, for a question that has only one). So "each" and "time" (in 14 and 11 of the 400 targets) do not make a
+line a candidate for "How much time can you dedicate each week?", while "dedicate" plus either does. A task
+is matched on all but one of its content words. Results per line are cached.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +37,8 @@ CASE_MIN_CHARS = 12
 EMBED_THRESHOLD = 0.92
 TASK_THRESHOLD = 0.9
 MIN_LINE_WORDS = 3
+MIN_SHARED_WORDS = 2
+SHARE_OF_QUESTION = 0.5  # of a gold question's IDF mass, carried by the words a line shares with it
 MAX_LINE_WORDS = 60
 CHUNK = 4_000_000
 BUCKET_BITS = 22  # 4 Mi buckets (4 MiB): a cheap pre-check before the exact binary search
@@ -42,17 +51,42 @@ _BUCKET_MASK = np.uint64((1 << BUCKET_BITS) - 1)
 
 
 def _window_hashes(data: bytes, width: int) -> np.ndarray:
-    """Polynomial hash of every `width`-byte window (uint64 arithmetic wraps: a deterministic hash)."""
+    """Polynomial hash of every `width`-byte window, sum of data[i + k] * MULT^(width - 1 - k) (uint64
+    arithmetic wraps: a deterministic hash), from prefix sums: with MULT odd it has an inverse mod 2^64, so
+    with Q[n] = sum of data[j] * MULT^-j over j < n, window i is (Q[i + width] - Q[i]) * MULT^(i + width - 1).
+    A handful of passes over the data whatever the width (instead of two per byte of the window)."""
     if len(data) < width:
         return np.zeros(0, dtype=np.uint64)
     arr = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
-    count = len(arr) - width + 1
-    out = arr[:count].copy()
+    n, count = len(arr), len(arr) - width + 1
+    up, down = _powers(n)
     with np.errstate(over="ignore"):
-        for k in range(1, width):  # in place: no temporary array per step
-            out *= _MULT
-            out += arr[k:count + k]
+        arr *= down[:n]
+        prefix = np.empty(n + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.cumsum(arr, out=prefix[1:])
+        out = prefix[width:] - prefix[:count]
+        out *= up[width - 1:n]
     return out
+
+
+_MULT_INVERSE = np.uint64(pow(int(_MULT), -1, 1 << 64))
+_POWERS: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """MULT^i and MULT^-i for i < n at least (grown by doubling, kept: the scan asks for CHUNK-sized pieces)."""
+    if _POWERS and len(_POWERS[0][0]) >= n:
+        return _POWERS[0]
+    up, down = np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        while len(up) < n:
+            step = len(up)
+            up = np.concatenate((up, up * (up[-1] * _MULT)))  # up[-1] * MULT == MULT^step
+            down = np.concatenate((down, down * (down[-1] * _MULT_INVERSE)))
+            assert len(up) == 2 * step
+    _POWERS[:] = [(up, down)]
+    return up, down
 
 
 @dataclass
@@ -107,8 +141,13 @@ class GoldIndex:
         self.vocabulary = set().union(*(c for _, c in self.content), *(c for *_, c in self.task_content))
         # content word -> targets (gold questions, then tasks) and how many shared words each needs
         targets = [words for _, words in self.content] + [words for *_, words in self.task_content]
-        self._needed = [max(2, (len(w) + 1) // 2) for _, w in self.content] + \
-                       [max(2, len(w) - 1) for *_, w in self.task_content]
+        self.idf = _idf(targets)
+        # (a question or task of one content word needs that word: a line sharing nothing cannot be its paraphrase)
+        self._needed = [min(MIN_SHARED_WORDS, len(w)) for _, w in self.content] + \
+                       [max(min(MIN_SHARED_WORDS, len(w)), len(w) - 1) for *_, w in self.task_content]
+        # a tiny slack so that a line carrying exactly the share passes whatever the summation order
+        self._needed_mass = [SHARE_OF_QUESTION * sum(self.idf[w] for w in words) - 1e-9 for _, words in self.content] + \
+                            [0.0 for _ in self.task_content]
         self._postings: dict[str, list[int]] = {}
         for number, words in enumerate(targets):
             for word in words:
@@ -220,13 +259,15 @@ class GoldIndex:
             if not MIN_LINE_WORDS <= len(tokens) <= MAX_LINE_WORDS:
                 continue
             shared = [w for w in set(tokens) if w in self._postings]
-            if len(shared) < 2:
+            if not shared:
                 continue
             counts: dict[int, int] = {}
+            mass: dict[int, float] = {}
             for word in shared:
                 for target in self._postings[word]:
                     counts[target] = counts.get(target, 0) + 1
-            if any(n >= self._needed[target] for target, n in counts.items()):
+                    mass[target] = mass.get(target, 0.0) + self.idf[word]
+            if any(n >= self._needed[t] and mass[t] >= self._needed_mass[t] for t, n in counts.items()):
                 chosen.append(norm)
         return chosen
 
@@ -236,10 +277,9 @@ class GoldIndex:
 
         todo = [line for line in lines if line not in self._semantic_cache]
         if todo:
-            if self._vectors is None:
+            if self._vectors is None:  # on the bulk path too (batched: a third of the one-by-one time, cold)
                 tasks = [t for _, t in self.tasks]
-                self._vectors = (embedder.embed(self.questions) if self.questions else np.zeros((0, 384), np.float32),
-                                 embedder.embed(tasks) if tasks else np.zeros((0, 384), np.float32))
+                self._vectors = (embedder.embed_uncached(self.questions), embedder.embed_uncached(tasks))
             for start in range(0, len(todo), 256):
                 batch = todo[start:start + 256]
                 vectors = embedder.embed_uncached(batch)
@@ -249,6 +289,12 @@ class GoldIndex:
                     self._semantic_cache[line] = (float(g_row.max()) if g_row.size else 0.0, int(g_row.argmax()) if g_row.size else 0,
                                                   float(t_row.max()) if t_row.size else 0.0, int(t_row.argmax()) if t_row.size else 0)
         return {line: self._semantic_cache[line] for line in lines}
+
+
+def _idf(targets: list[set[str]]) -> dict[str, float]:
+    """log(N / df) of every content word over the targets (a word in every target weighs 0)."""
+    df = Counter(word for words in targets for word in words)
+    return {word: math.log(len(targets) / n) for word, n in df.items()}
 
 
 def _content_words(text: str) -> set[str]:
