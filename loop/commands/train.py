@@ -37,13 +37,18 @@ def data_command(
     """Build training examples from the training pool, rendered by the pipeline's own guided call; every
     example is checked against ruler and holdout and refused by name when it is a near-copy."""
     from loop.training.data import build
+    from loop.training.pin import evaluated_workspace, research_tip
 
     if kind not in ("sft", "pref"):
         fail(f"data kind {kind!r}: use sft or pref")
     config = config_or_exit(repo)
     log = (lambda _m: None) if as_json else (lambda m: err.print(m, highlight=False))
     try:
-        card = build(config, kind, request, out, limit=limit, eval_share=eval_share, drafts=drafts, log=log)
+        # rendered by the pipeline the adapter will be evaluated with (the research tip's), so the prompt
+        # pin checked at registration holds for an honest run
+        with evaluated_workspace(config) as workspace:
+            card = build(config, kind, request, out, workspace=workspace, commit=research_tip(config),
+                         limit=limit, eval_share=eval_share, drafts=drafts, log=log)
     except (InputError, LookupError) as exc:
         fail(str(exc).strip("'\""))
     if as_json:
@@ -138,12 +143,14 @@ def drafts_command(
     through the runner, generation cache), each judged by the proxy judge; `train data pref --drafts FILE`
     takes each task's worst draft as rejected. Resumable: drafts already in the file are kept."""
     from loop.training.drafts import generate_drafts
+    from loop.training.pin import evaluated_workspace
 
     if n < 1:
         fail("--n must be at least 1 (one greedy draft per task)")
     config = config_or_exit(repo)
     try:
-        report = generate_drafts(config, out, n, limit=limit, progress=not as_json)
+        with evaluated_workspace(config) as workspace:  # the current best pipeline: the research tip's
+            report = generate_drafts(config, out, n, limit=limit, workspace=workspace, progress=not as_json)
     except (InputError, LookupError) as exc:
         fail(str(exc).strip("'\""))
     if as_json:

@@ -73,7 +73,7 @@ def _commit(repo: Path) -> str | None:
 
 
 def build(config, kind: str, request_id: int, out_dir: Path, *, workspace: Path | None = None,
-          eval_share: float = 0.1, limit: int | None = None, embedder="default", drafts: Path | None = None,
+          commit: str | None = None, eval_share: float = 0.1, limit: int | None = None, embedder="default", drafts: Path | None = None,
           log=print) -> DataCard:
     from loop.adapters.register import base_model_of
     from loop.adapters.store import store_root
@@ -127,7 +127,8 @@ def build(config, kind: str, request_id: int, out_dir: Path, *, workspace: Path 
     card = DataCard(kind=kind, request=request_id, recipe=recipe,
                     counts={"train": len(rows["train"]), "eval": len(rows["eval"]), "refused": len(refused)},
                     refused=refused, pool=str(pool_path), pool_sha256=hashlib.sha256(pool_path.read_bytes()).hexdigest(),
-                    pipeline_commit=_commit(workspace), workspace=str(workspace),
+                    pipeline_commit=commit or _commit(workspace),
+                    workspace=f"{commit}:agent_workspace" if commit else str(workspace),
                     base_model=base_model_of(config).model_dump(), instructions_sha256=instructions_sha,
                     schema_sha256=schema_sha, probe_task=probe["task"], probe_prompt_sha256=probe["prompt_sha256"],
                     created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))

@@ -36,8 +36,7 @@ def evaluated_workspace(config):
     """The workspace the adapter's experiment starts from: the research branch tip's agent_workspace
     when the repo has one (exported to a scratch directory), else the configured workspace."""
     repo = Path(config.repo)
-    branch = getattr(config, "research_branch", None)
-    tip = _git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}") if branch else None
+    tip = research_tip(config)
     if not tip:
         yield Path(config.workspace_dir)
         return
@@ -49,6 +48,12 @@ def evaluated_workspace(config):
         yield scratch / "agent_workspace"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def research_tip(config) -> str | None:
+    """The research branch's tip commit, or None where the repo has no research branch yet."""
+    branch = getattr(config, "research_branch", None)
+    return _git(Path(config.repo), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}") if branch else None
 
 
 def _git(repo: Path, *args: str) -> str | None:
