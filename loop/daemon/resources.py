@@ -15,6 +15,7 @@ from typing import Callable
 
 from loop.config import Config
 from loop.daemon.gitrecord import GitRecord
+from loop.daemon.remote import ResearchRemote
 from loop.ruler_files import ruler_id
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ class Resources:
         self.config = config
         self.worker: WorkerIdentity = worker or WorkerIdentity.current(config.worker)  # who claims experiments
         self.git = GitRecord(config.repo, config.research_branch)
+        self.remote = ResearchRemote(self.git, config.research_remote_url) if config.research_remote else None
         self._stack = ExitStack()
         self._runner, self._judge = runner, judge
         self.session_factory = session_factory
@@ -68,6 +70,10 @@ class Resources:
 
             self._embedder = default_embedder()
         return self._embedder
+
+    def research_tip(self) -> str:
+        """The research branch's tip an experiment branches from: the remote's, fetched, when there is one."""
+        return self.remote.sync() if self.remote is not None else self.git.research_tip()
 
     def ruler_id(self) -> str:
         return ruler_id(self.config.ruler_dir, self.judge.judge_id)
