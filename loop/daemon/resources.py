@@ -75,6 +75,13 @@ class Resources:
         """The research branch's tip an experiment branches from: the remote's, fetched, when there is one."""
         return self.remote.sync() if self.remote is not None else self.git.research_tip()
 
+    def advance_research(self, commit: str, expected_tip: str) -> bool:
+        """Move the research branch from `expected_tip` to `commit`: on the remote by compare-and-swap
+        when there is one (False when another worker moved it first), else locally."""
+        if self.remote is not None:
+            return self.remote.advance(commit, expected_tip)
+        return self.git.advance_research(commit, expected_tip)
+
     def ruler_id(self) -> str:
         return ruler_id(self.config.ruler_dir, self.judge.judge_id)
 
