@@ -119,25 +119,13 @@ def race(first: Worker, second: Worker, at: str, first_agent, second_agent):
     return done["first"], second_result
 
 
-def assert_line_is_the_record(h, remote: Path, config) -> list[str]:
-    """The remote's research branch: linear, the seed commit then exactly the kept experiments in the
-    order they were kept; every experiment's commit is under refs/experiments/NNNN on the remote."""
-    assert h.git(remote, "rev-list", "--merges", "research") == ""
-    history = h.git(remote, "rev-list", "--first-parent", "--reverse", "research").split()
-    rows = h.rows(config)
-    kept = [r.commit for r in sorted(rows.values(), key=lambda r: r.finished_at) if r.status == "kept"]
-    assert history[1:] == kept
-    for number, row in rows.items():
-        assert h.git(remote, "rev-parse", f"refs/experiments/{number:04d}") == row.commit
-    return history
-
-
 @pytest.mark.parametrize("at", ["decide", "commit"])
 def test_two_keeps_against_one_incumbent_land_one_after_the_other(line, h, at, caplog):
     remote, a, b = line
     caplog.set_level(logging.INFO, logger="loop.daemon")
     first, second = race(a, b, at, MarkerAgent("marker-a.txt", "a\n"), MarkerAgent("marker-b.txt", "b\n"))
     rows = h.rows(a.config)
+    assert all(row.commit for row in rows.values())
     assert (first.status, second.status) == ("kept", "kept")
     assert rows[first.number].parent == 0  # the first decided against the baseline
     # the second was re-decided against the first, as it now stands: both markers, a better score
@@ -146,7 +134,7 @@ def test_two_keeps_against_one_incumbent_land_one_after_the_other(line, h, at, c
     assert rows[second.number].reason.startswith(f"rebased onto experiment {first.number:04d}: beats the incumbent")
     assert h.git(remote, "ls-tree", "--name-only", rows[second.number].commit, "agent_workspace/").count("marker-") == 2
     assert second.quality > first.quality
-    assert_line_is_the_record(h, remote, a.config)
+    h.assert_line_is_the_record(remote, a.config)
     lost_swap = any("research moved" in r.getMessage() for r in caplog.records)
     assert lost_swap == (at == "commit")  # at commit the decision was made; the compare-and-swap caught the race
     assert h.git(b.clone, "rev-parse", "research") == rows[second.number].commit  # the clone follows the remote
@@ -158,7 +146,7 @@ def test_a_rebased_candidate_that_no_longer_beats_the_new_incumbent_is_discarded
     rows = h.rows(a.config)
     assert (first.status, second.status) == ("kept", "discarded")  # against the baseline it would have been kept
     assert rows[second.number].parent == first.number and "rebased onto experiment" in rows[second.number].reason
-    history = assert_line_is_the_record(h, remote, a.config)
+    history = h.assert_line_is_the_record(remote, a.config)
     assert history[-1] == rows[first.number].commit
 
 
@@ -173,7 +161,7 @@ def test_a_conflicting_rebase_is_superseded_and_kept_under_its_ref_on_the_remote
     ref = f"refs/experiments/{second.number:04d}"
     assert h.git(remote, "show", f"{ref}:agent_workspace/marker-x.txt") == "from b"
     assert h.trailers(remote, ref)["Status"] == "superseded"
-    assert assert_line_is_the_record(h, remote, a.config)[-1] == rows[first.number].commit
+    assert h.assert_line_is_the_record(remote, a.config)[-1] == rows[first.number].commit
 
 
 def test_a_remote_that_rejects_pushes_halts_the_run_and_loses_no_experiment(line, h):
