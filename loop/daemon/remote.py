@@ -62,7 +62,8 @@ class ResearchRemote:
     def remote_tip(self) -> str | None:
         status, out, err = self._run("ls-remote", "--refs", self.url, self.branch_ref)
         if status != 0:
-            raise self._fail("a read (ls-remote)", out, err)
+            words = " ".join((err.strip() or out.strip() or "no message").split())
+            raise RemoteRejected(f"the research remote {self.url} is unreachable (git ls-remote): {words}")
         return out.split()[0] if out.strip() else None
 
     def sync(self) -> str:

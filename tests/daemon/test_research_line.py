@@ -184,6 +184,18 @@ def test_a_remote_that_rejects_pushes_halts_the_run_and_loses_no_experiment(line
     assert h.git(remote, "for-each-ref", "refs/experiments/0001") == ""
 
 
+def test_an_unreachable_remote_is_a_clear_error_before_any_claim(tmp_path, h, daemon_env):
+    worker = Worker(h, tmp_path, "a", h.make_repo(tmp_path / "seed"), f"sqlite:///{tmp_path / 'record.sqlite'}")
+    config = worker.config.model_copy(update={"research_remote": str(tmp_path / "no-such.git")})
+    upgrade(config)
+    summary = Daemon(config, RunOptions(once=True, live=False, watch=False, handle_signals=False),
+                     agent=MarkerAgent("marker-a.txt", "a\n"), resources=Resources(
+                         config, runner=StandInRunner(), judge=CountJudge(), session_factory=MarkerSession)).run()
+    assert summary.stop.kind == StopKind.CANNOT_RUN
+    assert f"the research remote {tmp_path / 'no-such.git'} is unreachable" in summary.stop.message
+    assert h.rows(config) == {} and h.git(worker.clone, "for-each-ref", "refs/experiments/") == ""
+
+
 def test_research_remote_in_the_config_file_is_checked_with_its_line(tmp_path, h, daemon_env):
     repo = h.make_repo(tmp_path / "repo")
     (repo / "autoresearch.toml").write_text("interval_s = 0\nresearch_remote = \"  \"\n")
