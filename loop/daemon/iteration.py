@@ -68,6 +68,7 @@ class Iteration:
         self.record: ExperimentRecord | None = None  # the one typed record of the experiment (record.py)
         self.judge_spent_before = 0.0  # judge dollars already counted for a resumed experiment
         self.resumed = False  # a resumed experiment reuses what its first run recorded (`_evaluation`)
+        self.rebased_onto: int | None = None  # the incumbent a moved research tip rebased it onto (research_line.py)
 
     # --- step bookkeeping -----------------------------------------------------------------------
     def enter(self, step: str) -> None:

@@ -73,7 +73,7 @@ def commit_and_publish(it, verdict: StepResult) -> tuple[StepResult, str]:
     remote = it.res.remote
     while True:
         r = it.record
-        if getattr(it, "rebased_onto", None) is not None and not verdict.reason.startswith("rebased"):
+        if it.rebased_onto is not None and not verdict.reason.startswith("rebased"):
             verdict.reason = f"rebased onto experiment {it.rebased_onto:04d}: {verdict.reason}"
         r.status, r.reason, r.gate, r.quality, r.delta = (verdict.status, verdict.reason, verdict.gate,
                                                           verdict.quality, verdict.delta)
