@@ -91,6 +91,7 @@ class Config(BaseModel):
     worker: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # this daemon's worker name (`run --worker`); None = <host>-<pid>
     shared_limits: bool = True  # judge concurrency and budget held in the record, shared by its workers (judge_slots.py, shared_budget.py)
     worker_lease_s: float = Field(default=60.0, gt=0)  # a claim unrenewed this long is recovered by another worker (heartbeat every quarter of it)
+    research_remote: str | None = None  # the shared git remote of the research line (URL or path, relative = to the repo); None = this repository only (loop/daemon/remote.py)
 
     @field_validator("judge_wait_max_s")
     @classmethod
@@ -99,6 +100,21 @@ class Config(BaseModel):
         if initial is not None and value < initial:
             raise ValueError(f"must be at least judge_wait_initial_s ({initial:g})")
         return value
+
+    @field_validator("research_remote")
+    @classmethod
+    def _remote_is_a_location(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or value != value.strip() or value.startswith("-")):
+            raise ValueError("must be a git URL or a path (no surrounding spaces, not an option)")
+        return value
+
+    @property
+    def research_remote_url(self) -> str | None:
+        """`research_remote` as git takes it: a URL (`scheme://`, `host:path`) as written, a path resolved."""
+        value = self.research_remote
+        if value is None or "://" in value or re.match(r"^[^/]+:", value):
+            return value
+        return str((self.repo / value).resolve())
 
     @property
     def db_url(self) -> str:
@@ -150,6 +166,7 @@ ENV_OVERRIDES = {
     "AUTORESEARCH_SANDBOX": "sandbox",
     "AUTORESEARCH_WORKER": "worker",
     "AUTORESEARCH_SHARED_LIMITS": "shared_limits",
+    "AUTORESEARCH_RESEARCH_REMOTE": "research_remote",
 }
 
 

@@ -21,7 +21,7 @@ from loop.db.models import CaseResult, Evaluation, Experiment
 from loop.db.session import session_scope
 from loop.schemas import DIMENSIONS, Answer
 
-FINAL = ("kept", "discarded", "invalid", "crashed")
+FINAL = ("kept", "discarded", "invalid", "crashed", "superseded")
 CRASH_ENV = "AUTORESEARCH_CRASH_AT"
 
 

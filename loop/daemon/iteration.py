@@ -34,7 +34,7 @@ import logging
 import time
 import traceback
 
-from loop.daemon import committed, experiments, guard, lines
+from loop.daemon import committed, experiments, guard, lines, research_line
 from loop.daemon.agent_step import agent_step
 from loop.daemon.agents.base import Agent, AgentOutcome, report_result
 from loop.daemon.holdout import judge_holdout
@@ -44,6 +44,7 @@ from loop.daemon.record import ExperimentRecord
 from loop.daemon.outcomes import IterationResult, StepResult, StopRequested  # re-exported for runloop
 from loop.daemon.noise import incumbent_noise_floor, measure_noise_floor, stored_noise_floor
 from loop.daemon.rejudge import Rejudger, recorded_evaluation, stored_report
+from loop.daemon.remote import RemoteRejected
 from loop.daemon.waiting import Waiter, WaitAbandoned
 from loop.db.models import utcnow
 from loop.errors import InfrastructureError
@@ -67,6 +68,7 @@ class Iteration:
         self.record: ExperimentRecord | None = None  # the one typed record of the experiment (record.py)
         self.judge_spent_before = 0.0  # judge dollars already counted for a resumed experiment
         self.resumed = False  # a resumed experiment reuses what its first run recorded (`_evaluation`)
+        self.rebased_onto: int | None = None  # the incumbent a moved research tip rebased it onto (research_line.py)
 
     # --- step bookkeeping -----------------------------------------------------------------------
     def enter(self, step: str) -> None:
@@ -85,7 +87,7 @@ class Iteration:
     def run(self) -> IterationResult:
         guard.require_intact_ruler(self.config.ruler_dir, "before the experiment")
         self.rid = self.res.ruler_id()
-        self.parent_commit = self.measure.commit if self.measure else self.git.research_tip()
+        self.parent_commit = self.measure.commit if self.measure else self.res.research_tip()  # fetched from a remote
         self.incumbent = experiments.incumbent(self.config, self.rid, self.parent_commit)
         if self.measure is None and self.agent is not None:
             change = lines.detect(self.res, self.incumbent)
@@ -168,6 +170,11 @@ class Iteration:
                     result.unreachable, result.waiting_for = stop.unreachable, stop.waiting_for
                 return result
             return self.abandon(stop.describe(), status="invalid" if "tamper" in stop.reason else "crashed")
+        except RemoteRejected as exc:  # the shared remote refuses pushes: this experiment stays local, the run halts
+            self.record.status = "running"  # never kept: the shared line did not move (the decision stays recorded)
+            result = self.abandon(f"{exc}; its commit is kept here under refs/experiments/{self.number:04d}")
+            result.remote_rejected = True
+            return result
         except InfrastructureError as exc:  # the product's machinery failed: crashed, never scored
             log.error("experiment %04d: infrastructure error in step %s: %s", self.number, self.step, exc)
             return self.abandon(f"infrastructure error in step {self.step}: {exc}")
@@ -272,6 +279,8 @@ class Iteration:
             identity = ModelIdentity.of(verdict.report.backend)
             experiments.update(self.config, self.number, model_line=identity.line_key(),
                                model_identity=identity.model_dump())
+        if verdict.status == "pending":  # another worker kept something meanwhile: rebased, re-scored
+            verdict = research_line.catch_up(self, verdict)
         if verdict.status == "pending":
             self.keep_decision(verdict)
         if verdict.status == "kept":
@@ -314,15 +323,8 @@ class Iteration:
         from loop.daemon.recording import notify_record
 
         self.enter("commit")
+        verdict, commit = research_line.commit_and_publish(self, verdict)  # with a remote: CAS, re-decided
         r = self.record
-        r.status, r.reason, r.gate, r.quality, r.delta = (verdict.status, verdict.reason, verdict.gate,
-                                                          verdict.quality, verdict.delta)
-        r.ruler_id, r.judge_id = self.rid, self.res.judge.judge_id
-        if verdict.report is not None:
-            r.with_report(verdict.report)
-        r.sum_judge(self.config)  # every evaluation is done: the holdout's and the confirmation's too
-        commit = self.git.commit_worktree(self.worktree, self.number, self.parent_commit, r.message())
-        self.git.keep_under_experiments(self.number, commit)
         self.enter("record")
         r.commit, r.branch, r.finished_at = commit, self.git.exp_branch(self.number), utcnow()
         r.diff, r.durations = self.git.diff_text(self.parent_commit, commit), self.durations
@@ -376,6 +378,7 @@ class Iteration:
                                               + time.perf_counter() - self.step_started, 4)
         self._save_partial()
         close_experiment(self.config, self.git, self.number, status, reason)
+        research_line.publish_salvaged(self)
         if not self.baseline and self.agent is not None:
             report_result(self.agent, self.number, None, status)
         log.warning("experiment %04d: %s — %s", self.number, status, reason)

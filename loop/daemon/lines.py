@@ -112,7 +112,7 @@ def open_new_line(resources, change: LineChange, ruler_id: str, research_tip: st
             hypothesis=f"re-score: {change.words}; {what} (experiment {start_number:04d}) re-scored.{note}",
             method=method.format("the new line's incumbent"), advances_research=in_place, line_baseline=False)).run()
     if not in_place and best_result.status == "kept":
-        resources.git.advance_research(experiments.get(config, best_result.number).commit, research_tip)
+        resources.advance_research(experiments.get(config, best_result.number).commit, research_tip)
     record_change(config, change, stock, baseline_result, best_result, plan)
     if baseline_result is not best_result:  # the one result returned carries both measurements' judge bill
         best_result.judge_cost_usd += baseline_result.judge_cost_usd

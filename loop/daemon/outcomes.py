@@ -35,6 +35,7 @@ class IterationResult:
     judge_cost_usd: float = 0.0  # judge dollars this run spent on the experiment (its evaluations)
     new_best: bool = False
     ruler_tampered: bool = False
+    remote_rejected: bool = False  # the research remote refused a push: the run halts (loop/daemon/remote.py)
     durations: dict[str, float] = field(default_factory=dict)
     unreachable: str | None = None  # suspended because a service was unreachable and the run does not wait
     waiting_for: str | None = None  # that service: "the judge" or "the agent's API"

@@ -24,7 +24,7 @@ from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
 from loop.schemas import JudgeUsage
 
-Status = Literal["running", "kept", "discarded", "invalid", "crashed"]
+Status = Literal["running", "kept", "discarded", "invalid", "crashed", "superseded"]  # superseded: research_line.py
 USAGE_COLUMNS = {"input_tokens": "judge_input_tokens", "output_tokens": "judge_output_tokens",
                  "cache_read_tokens": "judge_cache_read_tokens", "cache_creation_tokens": "judge_cache_write_tokens",
                  "cost_usd": "judge_cost_usd"}  # JudgeUsage field -> column (experiments and evaluations)

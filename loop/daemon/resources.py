@@ -16,6 +16,7 @@ from typing import Callable
 
 from loop.config import Config
 from loop.daemon.gitrecord import GitRecord
+from loop.daemon.remote import ResearchRemote
 from loop.ruler_files import ruler_id
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Resources:
         self.config = config
         self.worker: WorkerIdentity = worker or WorkerIdentity.current(config.worker)  # who claims experiments
         self.git = GitRecord(config.repo, config.research_branch)
+        self.remote = ResearchRemote(self.git, config.research_remote_url) if config.research_remote else None
         self._stack = ExitStack()
         self._runner, self._judge = runner, judge
         self._shared = False  # the judge wrapped in the record's shared slots yet (config.shared_limits)
@@ -74,6 +76,17 @@ class Resources:
 
             self._embedder = default_embedder()
         return self._embedder
+
+    def research_tip(self) -> str:
+        """The research branch's tip an experiment branches from: the remote's, fetched, when there is one."""
+        return self.remote.sync() if self.remote is not None else self.git.research_tip()
+
+    def advance_research(self, commit: str, expected_tip: str) -> bool:
+        """Move the research branch from `expected_tip` to `commit`: on the remote by compare-and-swap
+        when there is one (False when another worker moved it first), else locally."""
+        if self.remote is not None:
+            return self.remote.advance(commit, expected_tip)
+        return self.git.advance_research(commit, expected_tip)
 
     def ruler_id(self) -> str:
         return ruler_id(self.config.ruler_dir, self.judge.judge_id)

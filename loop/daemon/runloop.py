@@ -275,6 +275,8 @@ class Daemon:
         self._account(result)
         if result.ruler_tampered:
             self.request_stop(tamper_stop(result.reason))
+        elif result.remote_rejected:
+            self.request_stop(StopReason(StopKind.CANNOT_RUN, f"experiment {result.number:04d}: {result.reason}"))
         elif self.options.once:
             reason = once_failure(result)
             if reason is not None:

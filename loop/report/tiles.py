@@ -21,7 +21,7 @@ WIDTH, ROW, MARK, PITCH, PAD = 150, 15, 10, 13, 6
 MAX_MARKS = 8  # per stage; more are summarised as "+N"
 MAX_ROWS = 12  # stages per tile; more are summarised as "… N more stages"
 KIND_NAMES = {"model": "model call", "adapter": "adapter call", "step": "deterministic step", "training": "training"}
-STATUS_MARKS = {"kept": "◆", "discarded": "○", "invalid": "✕", "crashed": "▼", "running": "…"}
+STATUS_MARKS = {"kept": "◆", "discarded": "○", "invalid": "✕", "crashed": "▼", "superseded": "⤳", "running": "…"}
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,20 @@ class Helpers:
         assert not leftovers.exists() or not any(leftovers.iterdir()), list(leftovers.iterdir())
 
     @staticmethod
+    def assert_line_is_the_record(remote: Path, config) -> list[str]:
+        """The research remote's branch: linear, the seed commit then exactly the record's kept experiments
+        in the order they were kept; every recorded experiment commit is under refs/experiments/NNNN there."""
+        assert git(remote, "rev-list", "--merges", "research") == ""
+        history = git(remote, "rev-list", "--first-parent", "--reverse", "research").split()
+        rows = Helpers.rows(config)
+        kept = [r.commit for r in sorted(rows.values(), key=lambda r: r.finished_at) if r.status == "kept"]
+        assert history[1:] == kept
+        for number, row in rows.items():
+            if row.commit:
+                assert git(remote, "rev-parse", f"refs/experiments/{number:04d}") == row.commit, number
+        return history
+
+    @staticmethod
     def trailers(repo: Path, ref: str) -> dict[str, str]:
         from loop.daemon.gitrecord import parse_trailers
 

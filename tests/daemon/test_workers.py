@@ -1,7 +1,9 @@
-"""Several worker processes on one PostgreSQL record (the session's own server, tests/pg.py) and one
-repository, with the fast fake parts (replay runner, proxy judge, sweep agent): distinct experiment
-numbers, each experiment recorded once with its worker and kept under refs/experiments/NNNN, a worker
-SIGKILLed mid-iteration recovered by another as `crashed` with its step, `status` showing each worker.
+"""Several worker processes on one PostgreSQL record (the session's own server, tests/pg.py), with the
+fast fake parts (replay runner, proxy judge, sweep agent): distinct experiment numbers, each experiment
+recorded once with its worker and kept under refs/experiments/NNNN, a worker SIGKILLed mid-iteration
+recovered by another as `crashed` with its step, `status` showing each worker. The three-worker test
+gives each worker its own clone of one bare research remote (`research_remote`): every experiment is
+pushed there and its research branch is linear and equal to the record's kept experiments.
 """
 
 from __future__ import annotations
@@ -36,17 +38,30 @@ def _wait_until(predicate, what: str, timeout: float = 300) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def _clones(research_repo: Path, h, names) -> tuple[Path, dict[str, Path]]:
+    remote = research_repo.parent / "research.git"
+    h.git(research_repo.parent, "clone", "-q", "--bare", str(research_repo), str(remote))
+    clones = {name: research_repo.parent / name / "repo" for name in names}
+    for clone in clones.values():
+        clone.parent.mkdir()
+        h.git(research_repo.parent, "clone", "-q", str(remote), str(clone))
+    return remote, clones
+
+
 def test_three_workers_share_one_postgresql_record_and_recover_a_killed_one(research_repo, h, pg_url):
-    env = {"DATABASE_URL": pg_url}
-    first = h.cli(research_repo, "run", "--once", "--no-live", "--worker", "w0", env=env)
+    remote, clones = _clones(research_repo, h, ("w0", "w1", "w2", "w3"))
+    env = {"DATABASE_URL": pg_url, "AUTORESEARCH_RESEARCH_REMOTE": str(remote)}
+    first = h.cli(clones["w0"], "run", "--once", "--no-live", "--worker", "w0", env=env)
     assert first.returncode == 0, first.stderr
-    config = h.config_for(research_repo, database_url=pg_url)
+    config = h.config_for(clones["w0"], database_url=pg_url)
     assert sorted(h.rows(config)) == [0, 1]
 
     slow = {"AUTORESEARCH_REPLAY_DELAY_MS": "40"}  # long enough for the killed worker to die mid-iteration
-    runners = [_worker(research_repo, pg_url, f"w{i}", "--max-experiments", "2", env_extra=slow) for i in (1, 2)]
+    slow["AUTORESEARCH_RESEARCH_REMOTE"] = str(remote)
+    runners = [_worker(clones[f"w{i}"], pg_url, f"w{i}", "--max-experiments", "2", env_extra=slow) for i in (1, 2)]
     _wait_until(lambda: {"w1", "w2"} <= {r.worker for r in h.rows(config).values()}, "w1 and w2 to claim")
-    doomed = _worker(research_repo, pg_url, "w3", env_extra={"AUTORESEARCH_CRASH_AT": "agent"})
+    doomed = _worker(clones["w3"], pg_url, "w3", env_extra={"AUTORESEARCH_CRASH_AT": "agent",
+                                                         "AUTORESEARCH_RESEARCH_REMOTE": str(remote)})
     assert doomed.wait(timeout=300) == -signal.SIGKILL, doomed.communicate()
     outputs = [proc.communicate(timeout=600) for proc in runners]
     assert [proc.returncode for proc in runners] == [0, 0], [err for _, err in outputs]
@@ -60,22 +75,25 @@ def test_three_workers_share_one_postgresql_record_and_recover_a_killed_one(rese
     assert (killed.status, killed.step, killed.reason) == ("crashed", "agent", "died in step agent")
     assert killed.lease_until is None
     recovered_by = [err for _, err in outputs if f"experiment {killed.number:04d} marked crashed" in err]
-    log = (research_repo / ".autoresearch" / "logs" / "daemon.log").read_text()
-    assert recovered_by or f"recovery: experiment {killed.number:04d} marked crashed (died in step agent)" in log
+    logs = "".join((clones[w] / ".autoresearch" / "logs" / "daemon.log").read_text() for w in ("w1", "w2"))
+    assert recovered_by or f"recovery: experiment {killed.number:04d} marked crashed (died in step agent)" in logs
     for number, row in rows.items():
-        assert row.status in ("kept", "discarded", "invalid", "crashed") and row.lease_until is None, (number, row.status)
-        if row.commit:  # every experiment's commit is kept under its own ref, with its worker
-            assert h.git(research_repo, "rev-parse", f"refs/experiments/{number:04d}") == row.commit
-            assert h.trailers(research_repo, f"refs/experiments/{number:04d}")["Worker"] == row.worker
-    h.assert_git_clean(research_repo)
+        assert row.status in ("kept", "discarded", "invalid", "crashed", "superseded"), (number, row.status)
+        assert row.lease_until is None, number
+        assert row.commit or number == killed.number  # the killed one's work died with its own clone
+        if row.commit:  # every experiment's commit is pushed under its own ref, with its worker
+            assert h.trailers(remote, f"refs/experiments/{number:04d}")["Worker"] == row.worker
+    assert len(h.assert_line_is_the_record(remote, config)) >= 2  # the baseline at least
+    for name in ("w0", "w1", "w2"):
+        h.assert_git_clean(clones[name])
 
-    status = h.cli(research_repo, "status", "--json", env=env)
+    status = h.cli(clones["w0"], "status", "--json", env=env)
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
     states = {w["name"]: w["state"] for w in report["workers"]}
     assert states == {"w0": "stopped", "w1": "stopped", "w2": "stopped", "w3": "lost"}
     assert report["running"] == [] and sum(report["counts"].values()) == len(rows)
-    text = h.cli(research_repo, "status", env=env).stdout
+    text = h.cli(clones["w0"], "status", env=env).stdout
     assert "daemon: not running" in text and "worker w3 on " in text and "lost (no heartbeat within its lease)" in text
 
 
