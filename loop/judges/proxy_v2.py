@@ -28,7 +28,7 @@ from loop.judges.embedding_judge import EmbeddingJudge
 from loop.judges.proxy_rules import GENERIC_QUESTIONS as GENERIC_V1
 from loop.judges.proxy_rules import is_atomic, to_dim
 from loop.judges.proxy_v2_rules import framed, naturalness_per_question
-from loop.judges.proxy_v2_text import _prepare, content_stems, echo_run, mask_task_words, strip_echo
+from loop.judges.proxy_v2_text import _prepare, content_stems, echo_run, mask_task_words, strip_echo, unpasted
 from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Verdict
 
 VERSION = 2
@@ -93,7 +93,7 @@ class ProxyV2Judge(EmbeddingJudge):
         questions = [_prepare(q) for q in answer.questions if _prepare(q)] or ["?"]
         emb = self.embedder
         raw = emb.embed(questions).astype(np.float64)
-        masked = emb.embed([mask_task_words(q, task_stems) for q in questions]).astype(np.float64)
+        masked = emb.embed([mask_task_words(unpasted(q, task), task_stems) for q in questions]).astype(np.float64)
         unechoed = emb.embed([strip_echo(q, task) for q in questions]).astype(np.float64)
         reference = [q for s in (others or (case.gold,)) for q in s.questions]
         domain_raw, domain_masked = self._domain(task, reference, task_stems)
@@ -105,7 +105,8 @@ class ProxyV2Judge(EmbeddingJudge):
                        for t, g in zip(masked @ domain_masked, to_generic)]
         atomicity = [is_atomic(q) * o for q, o in zip(questions, on_topic)]
         naturalness = [n * o for n, o in zip(naturalness_per_question(questions, task), on_topic)]
-        sims = cosine_matrix(unechoed, unechoed).astype(np.float64)
+        # a repeat is alike with the task's words AND without them: sharing the task's nouns is not one ask
+        sims = (0.5 * (cosine_matrix(unechoed, unechoed) + cosine_matrix(masked, masked))).astype(np.float64)
         distinct = [1.0 if i == 0 else 1.0 - _ramp(float(sims[i, :i].max()), DISTINCT_LOW, DISTINCT_HIGH)
                     for i in range(len(questions))]
         return SetFeatures(questions, masked, relevance, on_topic, atomicity, specificity, naturalness, distinct)
