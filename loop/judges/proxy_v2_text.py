@@ -59,33 +59,34 @@ def mask_task_words(text: str, task_stems: frozenset[str]) -> str:
     return " ".join(kept) or "?"
 
 
+def _pasted(tokens: list[str], task: str, length: int) -> set[int]:
+    """Positions of `tokens` (lower-cased words) inside a verbatim run of `length`+ task words."""
+    t = words(task)
+    runs = {tuple(t[i:i + length]) for i in range(len(t) - length + 1)}
+    drop: set[int] = set()
+    for i in range(len(tokens) - length + 1):
+        if tuple(tokens[i:i + length]) in runs:
+            drop.update(range(i, i + length))
+    return drop
+
+
 def unpasted(text: str, task: str, length: int = 3) -> str:
     """The text (its own spelling kept) without any verbatim run of `length`+ task words: what is left
     of a question once a pasted task string is taken out ("What is the budget for plan a trip to
     paris?" -> "What is the budget for?"). A question made only of the task leaves "?"."""
     tokens = re.findall(r"\S+", text)
-    plain = [" ".join(words(t)) for t in tokens]
-    t = words(task)
-    runs = {tuple(t[i:i + length]) for i in range(len(t) - length + 1)}
-    drop: set[int] = set()
-    for i in range(len(tokens) - length + 1):
-        if tuple(plain[i:i + length]) in runs:
-            drop.update(range(i, i + length))
-    kept = " ".join(tok for i, tok in enumerate(tokens) if i not in drop).strip()
+    drop = _pasted([" ".join(words(tok)) for tok in tokens], task, length)
     if not drop:
         return text
+    kept = " ".join(tok for i, tok in enumerate(tokens) if i not in drop).strip()
     return (kept.rstrip("?:,;. ") + "?") if kept else "?"
 
 
 def strip_echo(text: str, task: str, length: int = 3) -> str:
-    """The text with every verbatim run of `length`+ task words removed (a pasted task string), other
-    words kept: two questions that share only the pasted task are not thereby the same question."""
-    tokens, t = words(text), words(task)
-    runs = {tuple(t[i:i + length]) for i in range(len(t) - length + 1)}
-    drop = set()
-    for i in range(len(tokens) - length + 1):
-        if tuple(tokens[i:i + length]) in runs:
-            drop.update(range(i, i + length))
+    """`unpasted` over lower-cased words (no punctuation): two questions that share only the pasted
+    task are not thereby the same question."""
+    tokens = words(text)
+    drop = _pasted(tokens, task, length)
     return " ".join(w for i, w in enumerate(tokens) if i not in drop) or "?"
 
 
