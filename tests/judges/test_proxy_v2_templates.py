@@ -6,6 +6,8 @@ scores below an honest set written independently; and disguising a template's te
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from loop.judges.proxy_v2 import ProxyV2Judge
@@ -53,19 +55,30 @@ def test_a_template_family_of_our_own_scores_below_an_honest_independent_set(jud
         assert template.dims.specificity <= 2 and template.dims.naturalness <= 3, (ladder.case.task, template.dims)
 
 
-CYRILLIC = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441"})
-DISGUISES = {
-    "zero-width": lambda q: q.replace(" ", " \u200b"),
-    "look-alike letters": lambda q: q.translate(CYRILLIC),
-    "no-break spaces": lambda q: q.replace(" ", "\u00a0"),
-}
+def _attack_kit():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "attacks" / "kit.py"  # conftest-loaded there, not importable
+    spec = importlib.util.spec_from_file_location("attack_kit_for_templates", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-@pytest.mark.parametrize("disguise", sorted(DISGUISES))
-def test_a_disguised_template_scores_no_higher_than_the_plain_one(judge, disguise):
-    change = DISGUISES[disguise]
-    for ladder in ladders()[:3]:
+KIT = _attack_kit()
+# disguises that spell the same words: the judge must read them as the plain text (one normaliser)
+SAME_WORDS = ("look-alike letters (Cyrillic)", "zero-width characters", "mixed scripts (Cyrillic/Greek/fullwidth/math)",
+              "no-break spaces and soft hyphens", "combining accents")
+
+
+@pytest.mark.parametrize("disguise", sorted(KIT.DISGUISES))
+def test_a_disguised_template_gains_nothing(judge, disguise):
+    change = KIT.DISGUISES[disguise]
+    for ladder in ladders()[:2]:
         plain = tell_me_about(ladder.case.task)
         disguised = Answer(title=plain.title, questions=[change(q) for q in plain.questions])
-        assert contribution(judge.judge(ladder.case, disguised)) <= contribution(judge.judge(ladder.case, plain)), \
-            (disguise, ladder.case.task)
+        seen, clean = judge.judge(ladder.case, disguised), judge.judge(ladder.case, plain)
+        if disguise in SAME_WORDS:
+            assert (seen.dims, seen.verdict) == (clean.dims, clean.verdict), (disguise, ladder.case.task, seen)
+        else:
+            assert contribution(seen) <= contribution(clean), (disguise, ladder.case.task, seen, clean)
