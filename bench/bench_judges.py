@@ -14,8 +14,12 @@ twice into a scratch record: replay runner (template answers) and llama runner o
 both judged by proxy v2. On the full gate the dev-gate figures are read from the same outcomes (the dev
 ids are a subset: no second run), and the full gate's valid candidates (template and real) are re-judged
 by proxy v1 for the v2-v1 agreement on real candidates beside the ladders'. BENCH_JUDGES_GATE=dev runs the
-10 dev cases only; BENCH_JUDGES_BASELINE=0 leaves it out. Decision (issue 12): "clearly below" is at least
-0.05 quality.
+10 dev cases only; BENCH_JUDGES_BASELINE=0 leaves it out (BENCH_JUDGES_BASELINE=stored judges only the
+stored candidates below). Decision (issue 12): "clearly below" is at least 0.05 quality.
+
+Always (seconds, no runner): the same two runners' full-gate candidates as captured once into
+tests/support/data/full_gate_candidates.json, judged by the current proxy v2, so a rule change is measured
+on exactly the candidates the issue's figures came from, side by side with a fresh run.
 """
 
 from __future__ import annotations
@@ -162,6 +166,22 @@ def replay_vs_baseline(config: Config, gate: str, baseline_runner: str = "llama"
     report_agreement(v2_run, v1_run, key=f"judges_{gate}_candidates_agree_proxy_v2_vs_proxy_v1")
 
 
+def stored_replay_vs_baseline() -> None:
+    """The stored full-gate candidates (replay template answers, real baseline) judged by proxy v2 now."""
+    from loop.judges.proxy_v2 import ProxyV2Judge
+    from tests.support.gate_candidates import STORED, gate_quality
+
+    judge = ProxyV2Judge()
+    quality = gate_quality(judge)
+    for g in ("full", "dev"):
+        for name in ("replay", "baseline"):
+            print(f"judges_stored_{g}_{name}_quality: {quality[g][name]:.3f}")
+        gap = quality[g]["baseline"] - quality[g]["replay"]
+        verdict = "clearly below" if gap >= CLEARLY_BELOW else "NOT clearly below"
+        print(f"judges_stored_{g}_baseline_minus_replay: {gap:+.3f}  (target >= {CLEARLY_BELOW}; {verdict}; "
+              f"candidates {STORED.name}; judge {judge.judge_id})")
+
+
 def main() -> None:
     from loop.judges.proxy import ProxyJudge
     from loop.judges.proxy_v2 import ProxyV2Judge
@@ -182,5 +202,6 @@ def main() -> None:
     for i, a in enumerate(runs):
         for b in runs[i + 1:]:
             report_agreement(a, b)
-    if os.environ.get("BENCH_JUDGES_BASELINE", "1") != "0":
+    stored_replay_vs_baseline()
+    if os.environ.get("BENCH_JUDGES_BASELINE", "1") not in ("0", "stored"):
         replay_vs_baseline(config, os.environ.get("BENCH_JUDGES_GATE", "full"))

@@ -17,6 +17,8 @@ def dashboard(
                                            "ruler's gold sets, becomes readable by anyone who can reach it."),
     db: str = typer.Option(None, "--db", help="SQLAlchemy URL or SQLite file of the record (default: the config's)."),
     repo: Path = typer.Option(None, "--repo", help="Repository whose ruler/ holds the gold sets (default: this one)."),
+    drafts: Path = typer.Option(None, "--drafts", help="Training-pool drafts (JSONL, one {id, answer} a line) to "
+                                                       "label at /label?mode=pool against the pool's gold."),
 ) -> None:
     """Serve the dashboard: every experiment as a point, every judgement one click away. Ctrl-C stops it."""
     from loop.adapters.store import store_root
@@ -30,9 +32,11 @@ def dashboard(
             fail(f"{host} is not a loopback address; pass --allow-remote to expose the dashboard beyond this machine")
         err.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can read the "
                   "record and the ruler's gold sets. There is no authentication.")
+    if drafts is not None and not Path(drafts).is_file():
+        fail(f"{drafts}: file not found")
     try:
         app = create_app(url, config.ruler_dir, allowed_hosts=allowed_hosts(host), supervisor=config.supervisor,
-                         adapter_store=store_root(config))
+                         adapter_store=store_root(config), workspace=Path(config.workspace_dir), drafts=drafts)
     except Exception as exc:  # a malformed URL: say so plainly
         fail(f"cannot use the database URL {url!r}: {exc}")
     shown = f"[{host}]" if ":" in host else host

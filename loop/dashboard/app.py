@@ -173,15 +173,17 @@ async def _on_unavailable(request: Request, exc: DatabaseUnavailable) -> Respons
 
 
 def create_app(database_url: str, ruler_dir: Path, *, allowed_hosts: list[str] | None = None,
-               supervisor: str | None = None, adapter_store: Path | None = None) -> Starlette:
+               supervisor: str | None = None, adapter_store: Path | None = None,
+               workspace: Path | None = None, drafts: Path | None = None) -> Starlette:
     """The dashboard for the record at `database_url`; gold sets are read from `ruler_dir`; writes (labels)
     are signed by `supervisor` (the config's), else the OS user; the tile wall reads adapter metadata
-    (training recipes) from `adapter_store`."""
+    (training recipes) from `adapter_store`; `/label?mode=pool` shows the `drafts` file's training-pool
+    drafts against the pool of `workspace`."""
     source = open_source(database_url)
     guard = WriteGuard(supervisor)  # one set of write rules for every page that writes
     board = Dashboard(source, Path(ruler_dir), SupervisorView(database_url, guard, Path(ruler_dir)),
                       AdapterCatalog(adapter_store))
-    labels = LabelView(board, database_url, Path(ruler_dir), guard)
+    labels = LabelView(board, database_url, Path(ruler_dir), guard, workspace=workspace, drafts=drafts)
 
     async def on_sql_error(request: Request, exc: SQLAlchemyError) -> Response:
         return await _on_unavailable(request, DatabaseUnavailable(source.where, describe(exc)))

@@ -36,6 +36,7 @@ class LabelItem(BaseModel):
     candidate: Answer
     candidate_hash: str
     shown_first: str  # which set is A: "candidate" | "gold"
+    source: str = "ruler"  # "ruler": a stored candidate against ruler gold; "pool": a training-pool draft against pool gold
 
 
 def unblind(pick: str, shown_first: str) -> str:
@@ -58,6 +59,18 @@ def next_unlabelled(conn: Connection, case_ids: set[str], author: str) -> tuple[
         key = candidate_hash(case_id, candidate)
         if key not in done:
             return case_id, candidate, key
+    return None
+
+
+def next_unlabelled_draft(conn: Connection, drafts: dict[str, Answer], author: str) -> tuple[str, dict, str] | None:
+    """(pool id, draft, hash) of the first training-pool draft (by id) this author has not labelled."""
+    done = set(conn.execute(select(HumanLabel.candidate_hash)
+                            .where(HumanLabel.author == author, HumanLabel.source == "pool")).scalars())
+    for case_id in sorted(drafts):
+        draft = drafts[case_id].model_dump()
+        key = candidate_hash(case_id, draft)
+        if key not in done:
+            return case_id, draft, key
     return None
 
 

@@ -2,8 +2,11 @@
 ("proxy:minilm-l6-int8/2+<hash of its rule files>"); v1 (`loop.judges.proxy`) stays loadable as
 `proxy-v1`, so its scores in the record keep their meaning.
 
-Every text passes `proxy_v2_text._prepare` once. The task's own words are *masked* out of questions
-before any semantic comparison, so what counts is what a question asks beyond naming the task.
+Every text passes `proxy_v2_text._prepare` once. Before any semantic comparison a question loses any
+task string pasted into it (`unpasted`: a verbatim run of 3+ task words, stop words included, as
+templates paste "plan a trip to paris") and then the task's own content words (*masked*), so what counts
+is what a question asks beyond naming the task: a template echo ("What is the budget for task: Write a
+will?") is read as the generic question it is ("What is the budget for task?").
 Per set (candidate, and gold by the same rules), each dimension is a score x in 0..1, reported as 1 + round(4x):
 - atomicity: v1's rule (one ask per question);
 - specificity: cosine of each masked question to the task less its closeness to generic planning
@@ -11,7 +14,10 @@ Per set (candidate, and gold by the same rules), each dimension is a score x in 
 - coverage: gold questions matched ONE TO ONE by the set's masked questions (soft, by cosine): shared
   entity words are masked on both sides and one question cannot cover several gold questions;
 - naturalness: form checks less a repeated frame and a pasted task string (`proxy_v2_rules`);
-- non_redundancy: pairwise closeness of the set's masked questions.
+- non_redundancy: pairwise closeness of the set's questions, the mean of their closeness with the task's
+  words (pasted task runs out) and without them (masked): two questions that share only the task's nouns
+  ("Where is the dinner being hosted?", "When is the dinner being hosted?") are not thereby one ask, and
+  a rewording that keeps the ask is close both ways.
 Questions about another task (low relevance to this one) count as nothing on every per-question dimension.
 The pairwise verdict is `proxy_v2_pairwise`: a comparison between the two sets' questions.
 """
@@ -28,7 +34,7 @@ from loop.judges.embedding_judge import EmbeddingJudge
 from loop.judges.proxy_rules import GENERIC_QUESTIONS as GENERIC_V1
 from loop.judges.proxy_rules import is_atomic, to_dim
 from loop.judges.proxy_v2_rules import framed, naturalness_per_question
-from loop.judges.proxy_v2_text import _prepare, content_stems, echo_run, mask_task_words, strip_echo
+from loop.judges.proxy_v2_text import _prepare, content_stems, echo_run, mask_task_words, strip_echo, unpasted
 from loop.schemas import DIMENSIONS, Answer, Case, CaseJudgement, DimScores, Verdict
 
 VERSION = 2
@@ -93,7 +99,7 @@ class ProxyV2Judge(EmbeddingJudge):
         questions = [_prepare(q) for q in answer.questions if _prepare(q)] or ["?"]
         emb = self.embedder
         raw = emb.embed(questions).astype(np.float64)
-        masked = emb.embed([mask_task_words(q, task_stems) for q in questions]).astype(np.float64)
+        masked = emb.embed([mask_task_words(unpasted(q, task), task_stems) for q in questions]).astype(np.float64)
         unechoed = emb.embed([strip_echo(q, task) for q in questions]).astype(np.float64)
         reference = [q for s in (others or (case.gold,)) for q in s.questions]
         domain_raw, domain_masked = self._domain(task, reference, task_stems)
@@ -105,7 +111,8 @@ class ProxyV2Judge(EmbeddingJudge):
                        for t, g in zip(masked @ domain_masked, to_generic)]
         atomicity = [is_atomic(q) * o for q, o in zip(questions, on_topic)]
         naturalness = [n * o for n, o in zip(naturalness_per_question(questions, task), on_topic)]
-        sims = cosine_matrix(unechoed, unechoed).astype(np.float64)
+        # a repeat is alike with the task's words AND without them: sharing the task's nouns is not one ask
+        sims = (0.5 * (cosine_matrix(unechoed, unechoed) + cosine_matrix(masked, masked))).astype(np.float64)
         distinct = [1.0 if i == 0 else 1.0 - _ramp(float(sims[i, :i].max()), DISTINCT_LOW, DISTINCT_HIGH)
                     for i in range(len(questions))]
         return SetFeatures(questions, masked, relevance, on_topic, atomicity, specificity, naturalness, distinct)

@@ -24,7 +24,9 @@ def test_bench_judges_prints_ladder_agreement_and_time_figures():
     assert re.search(r"judges_proxy_v2_s_per_case: \d+\.\d{3}", out), out
     assert re.search(r"judges_agree_proxy_v2_vs_proxy_v1_verdict: raw \d+\.\d% +kappa -?\d\.\d{3}", out), out
     assert "judges_agree_proxy_v2_vs_proxy_v1_coverage" in out
-
+    for gate in ("full", "dev"):  # the stored full-gate candidates, judged whatever BENCH_JUDGES_BASELINE says
+        gap = re.search(rf"judges_stored_{gate}_baseline_minus_replay: ([+-]\d\.\d{{3}})  \(target >= 0.05; clearly", out)
+        assert gap and float(gap.group(1)) >= 0.05, out
 
 
 def test_bench_judges_full_gate_figures(capsys, tmp_path):
