@@ -37,9 +37,8 @@ from loop.daemon.resources import Resources
 from loop.daemon.drift import DriftSchedule
 from loop.daemon.scheduler import Clock, IterationScheduler, SystemClock, Window, until_moment
 from loop.daemon.stopping import (Budget, FailuresInARow, MaxExperiments, Plateau, RunState, StopKind, StopReason,
-                                  Until, first_stop, signal_stop, tamper_stop)
+                                  Until, first_stop, once_failure, signal_stop, tamper_stop)
 from loop.daemon.status import StatusLine
-from loop.errors import AgentApiUnavailable
 from loop.daemon.watchers import Watchers
 from loop.daemon.workers import Heartbeat, WorkerIdentity, register, unregister
 
@@ -71,7 +70,6 @@ class RunSummary:
 
 
 SUSPENDED = "suspended"  # IterationResult.status of an experiment a stop interrupted (it resumes next start)
-AGENT_API = AgentApiUnavailable.service
 MAINTENANCE_EVERY = 20  # iterations between two maintenance passes (also once at start)
 
 
@@ -389,13 +387,3 @@ class Daemon:
         for sig, handler in (previous or {}).items():
             signal.signal(sig, handler)
 
-
-def once_failure(result: IterationResult) -> StopReason | None:
-    """Why `run --once` must exit non-zero after `result`: an unreachable judge or agent API, or a crash."""
-    if result.unreachable:
-        kind = StopKind.AGENT_API_UNREACHABLE if result.waiting_for == AGENT_API else StopKind.JUDGE_UNREACHABLE
-        return StopReason(kind, f"{result.unreachable} — experiment {result.number:04d} "
-                          "suspended, no quality recorded; it resumes on the next start")
-    if result.status == "crashed":
-        return StopReason(StopKind.CRASHED, f"experiment {result.number:04d} crashed: {result.reason}")
-    return None

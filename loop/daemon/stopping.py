@@ -17,6 +17,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Callable, Protocol, Sequence
 
+from loop.errors import AgentApiUnavailable
+
 
 class StopKind(str, Enum):
     BUDGET = "budget"
@@ -145,3 +147,15 @@ def signal_stop(name: str) -> StopReason:
 
 def tamper_stop(detail: str) -> StopReason:
     return StopReason(StopKind.TAMPER, f"ruler tampering detected, halting: {detail}")
+
+
+def once_failure(result) -> StopReason | None:
+    """Why `run --once` (given its `IterationResult`) must exit non-zero after `result`: an unreachable judge or agent API, or a crash."""
+    if result.unreachable:
+        agent_api = result.waiting_for == AgentApiUnavailable.service
+        kind = StopKind.AGENT_API_UNREACHABLE if agent_api else StopKind.JUDGE_UNREACHABLE
+        return StopReason(kind, f"{result.unreachable} — experiment {result.number:04d} "
+                          "suspended, no quality recorded; it resumes on the next start")
+    if result.status == "crashed":
+        return StopReason(StopKind.CRASHED, f"experiment {result.number:04d} crashed: {result.reason}")
+    return None
