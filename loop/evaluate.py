@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from loop.adapters.resolve import check_workspace_adapters
-from loop.adapters.store import store_root
+from loop.adapters.store import open_store
 from loop.case_failures import cacheable, infrastructure_reason
 from loop.config import Config
 from loop.eval_cache import EvalCache, generation_key, verdict_key, verdict_owner
@@ -77,7 +77,7 @@ def evaluate(
     either way nothing is recorded: an outage is never a score."""
     started = time.perf_counter()
     workspace = Path(workspace or config.workspace_dir)
-    check_workspace_adapters(workspace, store_root(config))  # a missing/altered adapter: InputError, no score
+    check_workspace_adapters(workspace, open_store(config))  # a missing/altered adapter: InputError, no score
     cases = gate_cases(config.ruler_dir, gate)
     confinement = session.mode if session is not None else _confinement(config)  # refuses before any call
     with ExitStack() as stack:
@@ -200,7 +200,7 @@ def pipeline_session(config: Config, workspace: Path, runner):
     from loop.sandbox.session import PipelineSession
 
     return PipelineSession(Path(workspace), runner, case_timeout_s=config.case_timeout_s, sandbox=config.sandbox,
-                           unconfined=config.unconfined, adapter_store=store_root(config))
+                           unconfined=config.unconfined, adapter_store=open_store(config))
 
 
 def _confinement(config: Config) -> str:

@@ -17,9 +17,9 @@ from loop.runners.protocol import Adapter
 
 
 class AdapterResolver:
-    def __init__(self, workspace: Path, store_root: Path | None):
+    def __init__(self, workspace: Path, store: AdapterStore | None):
         self.workspace = Path(workspace).resolve()
-        self.store = AdapterStore(store_root) if store_root is not None else None
+        self.store = store
 
     def resolve(self, adapter: Adapter) -> Adapter:
         path = Path(adapter.path)
@@ -47,6 +47,6 @@ class AdapterResolver:
         return checked
 
 
-def check_workspace_adapters(workspace: Path, store_root: Path | None) -> list[AdapterPointer]:
+def check_workspace_adapters(workspace: Path, store: AdapterStore | None) -> list[AdapterPointer]:
     """Before an evaluation: a missing or altered adapter is an input error, never a score."""
-    return AdapterResolver(workspace, store_root).check_workspace()
+    return AdapterResolver(workspace, store).check_workspace()

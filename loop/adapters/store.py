@@ -1,6 +1,11 @@
 """The content-addressed adapter store: each adapter once, at `<store>/objects/<aa>/<sha256><suffix>`
 (suffix `.gguf` or `.fmadapter`), read-only, outside the git history. Optional metadata (recipe, data
 card, steps, final loss) sits beside it as `<sha256>.meta.json`.
+
+Several workers share one store by naming it as `adapter_store` (a shared mount). Each worker then
+keeps a local cache of it (`<repo>/.autoresearch/adapters`, the same layout): an adapter the worker
+lacks is fetched from the shared store, its sha256 verified against the pointer, and the runner loads
+the local copy (`open_store`).
 """
 
 from __future__ import annotations
@@ -37,9 +42,20 @@ def store_root(config) -> Path:
     return configured if configured.is_absolute() else Path(config.repo) / configured
 
 
+def open_store(config) -> "AdapterStore":
+    """The store an evaluation reads through: the configured one, with this worker's local cache in front
+    of it when the configured store lies elsewhere (shared by several workers)."""
+    root = store_root(config)
+    local = Path(config.repo) / ".autoresearch" / "adapters"
+    shared = getattr(config, "adapter_store", None) is not None and local.resolve() != root.resolve()
+    return AdapterStore(root, cache=local if shared else None)
+
+
 class AdapterStore:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, cache: Path | None = None):
+        """`cache`: this worker's local copy of a shared store; objects are fetched into it on first use."""
         self.root = Path(root)
+        self.cache = Path(cache) if cache is not None else None
 
     def object_path(self, sha256: str, fmt: AdapterFormat) -> Path:
         return self.root / "objects" / sha256[:2] / f"{sha256}{SUFFIX[fmt]}"
@@ -94,7 +110,17 @@ class AdapterStore:
     # --- reading -------------------------------------------------------------------------------
     def locate(self, pointer: AdapterPointer, pointer_path: Path) -> Path:
         """The stored object a pointer names, verified (size, then sha256 once per content per process).
-        InputError naming the pointer file when it is missing or differs."""
+        InputError naming the pointer file when it is missing or differs. With a cache: the local copy,
+        fetched from this (shared) store first when the worker lacks it; a damaged shared object is
+        refused before anything is copied."""
+        if self.cache is None:
+            return self._verified(pointer, pointer_path)
+        local = AdapterStore(self.cache)
+        if not local.object_path(pointer.sha256, pointer.format).exists():
+            local.put(self._verified(pointer, pointer_path))
+        return local.locate(pointer, pointer_path)
+
+    def _verified(self, pointer: AdapterPointer, pointer_path: Path) -> Path:
         target = self.object_path(pointer.sha256, pointer.format)
         if not target.exists():
             raise InputError(pointer_path, f"adapter {pointer.sha256[:12]} ({pointer.format}) is not in the "

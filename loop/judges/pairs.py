@@ -151,7 +151,7 @@ def to_pair(renderer, proposal: Proposal, workspace: Path) -> PreferencePair:
 def export_pairs(config: Config, out: Path, *, drafts: Path | None = None, judges: list | None = None,
                  dry_run: bool = False, embedder="default", log=print) -> PairsReport:
     """Collect, check and render the pairs; write them to `out` unless `dry_run`. Nothing in the record changes."""
-    from loop.adapters.store import store_root
+    from loop.adapters.store import open_store
     from loop.training.leaks import HeldOutCheck
     from loop.training.render import PipelineRenderer
 
@@ -181,7 +181,7 @@ def export_pairs(config: Config, out: Path, *, drafts: Path | None = None, judge
     pairs: list[PreferencePair] = []
     if kept:
         workspace = Path(config.workspace_dir)
-        with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=store_root(config)) as renderer:
+        with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=open_store(config)) as renderer:
             for n, p in enumerate(kept, 1):
                 pairs.append(to_pair(renderer, p, workspace))
                 log(f"rendered {n}/{len(kept)} pair(s)")

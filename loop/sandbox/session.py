@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +34,9 @@ from loop.sandbox.confine import REPO_ROOT, resolve_mode, worker_env, wrap_comma
 from loop.sandbox.messages import ModelCallRequest, StepEvent, WorkerMessage, encode
 from loop.errors import InputError
 from loop.schemas import Answer
+
+if TYPE_CHECKING:
+    from loop.adapters.store import AdapterStore
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 120.0
@@ -113,7 +117,7 @@ class PipelineSession:
     """Context manager: one sandboxed worker per evaluation; `run_case` per task."""
 
     def __init__(self, workspace: Path, client, *, case_timeout_s: float, sandbox: str = "auto",
-                 unconfined: bool = False, adapter_store: Path | None = None):
+                 unconfined: bool = False, adapter_store: AdapterStore | None = None):
         """`unconfined`: run without confinement when none works here (the user's --unconfined);
         otherwise that raises `UnconfinedRefused`. `self.mode` is the confinement the worker runs under."""
         from loop.adapters.resolve import AdapterResolver

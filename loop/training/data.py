@@ -76,7 +76,7 @@ def build(config, kind: str, request_id: int, out_dir: Path, *, workspace: Path 
           commit: str | None = None, eval_share: float = 0.1, limit: int | None = None, embedder="default", drafts: Path | None = None,
           log=print) -> DataCard:
     from loop.adapters.register import base_model_of
-    from loop.adapters.store import store_root
+    from loop.adapters.store import open_store
 
     recipe = load_request(config, request_id)
     workspace = Path(workspace or config.workspace_dir)
@@ -93,7 +93,7 @@ def build(config, kind: str, request_id: int, out_dir: Path, *, workspace: Path 
     rows = {"train": [], "eval": []}
     refused: list[Refused] = []
     instructions_sha = schema_sha = None
-    with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=store_root(config)) as renderer:
+    with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=open_store(config)) as renderer:
         for case in cases:
             problem = check.problem(case.task, case.gold)
             if problem:

@@ -98,7 +98,7 @@ def generate_drafts(config: Config, out: Path, n: int, *, limit: int | None = No
     from tqdm import tqdm
 
     from loop.adapters.resolve import check_workspace_adapters
-    from loop.adapters.store import store_root
+    from loop.adapters.store import open_store
     from loop.case_failures import cacheable
     from loop.eval_cache import EvalCache, draft_key, generation_key
     from loop.evaluate import judge_cached
@@ -118,7 +118,7 @@ def generate_drafts(config: Config, out: Path, n: int, *, limit: int | None = No
     out = Path(out)
     done = already_written(out)
     todo = [(case, name, sampling) for case in cases for name, sampling in plan if (case.id, name) not in done]
-    check_workspace_adapters(workspace, store_root(config))
+    check_workspace_adapters(workspace, open_store(config))
     judge = judge or make_judge(config, "proxy")
     rid = ruler_id(config.ruler_dir, judge.judge_id)
     cache = EvalCache(config.db_url)
@@ -133,7 +133,7 @@ def generate_drafts(config: Config, out: Path, n: int, *, limit: int | None = No
             ws_hash = workspace_hash(workspace)
             session = stack.enter_context(PipelineSession(
                 workspace, client, case_timeout_s=config.case_timeout_s, sandbox=config.sandbox,
-                unconfined=config.unconfined, adapter_store=store_root(config)))
+                unconfined=config.unconfined, adapter_store=open_store(config)))
             sink = stack.enter_context(out.open("a", encoding="utf-8"))
         bar = stack.enter_context(tqdm(total=len(todo), disable=not progress, desc="drafts", unit="draft"))
         for case, name, sampling in todo:

@@ -63,10 +63,10 @@ def _git(repo: Path, *args: str) -> str | None:
 
 def check_pin(config, card, card_path: Path) -> PinCheck:
     """InputError (naming the data card) when the pipeline no longer sends what the data was rendered with."""
-    from loop.adapters.store import store_root
+    from loop.adapters.store import open_store
 
     with evaluated_workspace(config) as workspace:
-        with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=store_root(config)) as renderer:
+        with PipelineRenderer(workspace, sandbox=config.sandbox, adapter_store=open_store(config)) as renderer:
             call = renderer.render(card.probe_task, PROBE_ANSWER)
         if call.error or call.calls < 1:
             raise InputError(workspace / "pipeline.toml", f"the pipeline could not render the data card's probe "

@@ -9,9 +9,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loop.runners.protocol import Backend, Request, Response, Timing, Usage
 from loop.schemas import Answer
+
+if TYPE_CHECKING:
+    from loop.adapters.store import AdapterStore
 
 CAPTURE_BACKEND = Backend(name="replay", model="training-render", model_version=None, os_build=None,
                           adapter_signature=None, available=True)
@@ -68,7 +72,7 @@ class PipelineRenderer:
     """Context manager: one sandboxed pipeline worker rendering the guided call for many tasks."""
 
     def __init__(self, workspace: Path, *, sandbox: str = "auto", case_timeout_s: float = 60.0,
-                 adapter_store: Path | None = None):
+                 adapter_store: AdapterStore | None = None):
         self.workspace, self.sandbox, self.case_timeout_s = Path(workspace), sandbox, case_timeout_s
         self.adapter_store = adapter_store
         self.client = CapturingClient()

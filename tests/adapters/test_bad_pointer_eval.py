@@ -3,6 +3,8 @@ pointer file, and the record holds no evaluation."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import shutil
 
 import pytest
@@ -63,5 +65,10 @@ def test_a_configured_store_is_used_and_a_good_pointer_evaluates(config, lora_fi
     register_adapter(store, lora_file, config.workspace_dir, recipe="sft", base_model=SMOLLM2_BASE, origin="test")
     report = evaluate(config, "dev", progress=False)
     adapters = {e["adapter"]["path"] for o in report.outcomes for e in o.trace if e.get("kind") == "adapter"}
-    assert adapters == {str(store.objects()[0])} and str(tmp_path / "elsewhere") in adapters.pop()
+    # the configured store is shared: the evaluation fetched the object into this repo's cache and loaded that copy
+    (shared,) = store.objects()
+    (loaded,) = adapters
+    cache = Path(config.repo) / ".autoresearch" / "adapters"
+    assert Path(loaded) == cache / shared.relative_to(store.root)
+    assert Path(loaded).read_bytes() == shared.read_bytes()
     assert _evaluations(config) == 1

@@ -68,7 +68,7 @@ def test_five_experiments_on_one_adapter_load_it_once(llama, lora_file, tmp_path
         shutil.copyfile(lora_file, drop)
         workspace = _short(workspace_copy(tmp_path / f"wt{number}" / "agent_workspace"))
         register_adapter(store, drop, workspace, recipe="sft", base_model=SMOLLM2_BASE, origin="test")
-        with PipelineSession(workspace, llama, case_timeout_s=120, adapter_store=store.root) as session:
+        with PipelineSession(workspace, llama, case_timeout_s=120, adapter_store=store) as session:
             result = session.run_case("plan a weekend trip to Lisbon")
         calls = [event for event in result.trace if event.get("kind") == "adapter"]
         assert result.error is None and len(calls) == 1 and calls[0]["ok"], result.trace

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from loop.adapters.digest import adapter_digest, directory_sha256, file_sha256
-from loop.adapters.pointer import AdapterPointer, lever_of, read_pointer
+from loop.adapters.pointer import lever_of, read_pointer
 from loop.adapters.register import register_adapter
 from loop.adapters.resolve import AdapterResolver, check_workspace_adapters
 from loop.errors import InputError
@@ -127,7 +127,7 @@ def test_a_pointer_whose_stored_file_is_missing_is_an_error_naming_the_pointer(s
     reg = _register(store, lora_file, workspace)
     reg.stored.path.unlink()
     with pytest.raises(InputError) as caught:
-        check_workspace_adapters(workspace, store.root)
+        check_workspace_adapters(workspace, store)
     assert str(reg.pointer_path) in str(caught.value) and "not in the adapter store" in str(caught.value)
 
 
@@ -141,9 +141,9 @@ def test_a_pointer_whose_hash_does_not_match_is_an_error_naming_the_pointer(stor
     shutil.copyfile(lora_file, planted)
     reg.pointer_path.write_text(edited.to_json())
     with pytest.raises(InputError) as caught:
-        check_workspace_adapters(workspace, store.root)
+        check_workspace_adapters(workspace, store)
     assert str(reg.pointer_path) in str(caught.value) and "sha256" in str(caught.value)
-    resolver = AdapterResolver(workspace, store.root)
+    resolver = AdapterResolver(workspace, store)
     with pytest.raises(InputError, match="sha256"):
         resolver.resolve(Adapter(path="adapters/sft-one.json", format="gguf-lora"))
 
@@ -154,7 +154,7 @@ def test_a_stored_file_damaged_after_registration_is_caught_by_size(store, lora_
     reg.stored.path.chmod(0o644)
     reg.stored.path.write_bytes(reg.stored.path.read_bytes() + b"x")
     with pytest.raises(InputError, match=r"sft-one\.json.*bytes"):
-        check_workspace_adapters(workspace, store.root)
+        check_workspace_adapters(workspace, store)
 
 
 def test_a_malformed_pointer_names_the_file_and_line(tmp_path):
@@ -173,13 +173,13 @@ def test_a_malformed_pointer_names_the_file_and_line(tmp_path):
 def test_the_resolver_maps_a_pointer_to_the_stored_file_with_its_digest(store, lora_file, tmp_path):
     workspace = workspace_copy(tmp_path / "ws")
     reg = _register(store, lora_file, workspace)
-    resolved = AdapterResolver(workspace, store.root).resolve(Adapter(path="adapters/sft-one.json",
+    resolved = AdapterResolver(workspace, store).resolve(Adapter(path="adapters/sft-one.json",
                                                                       format="fmadapter"))
     assert resolved == Adapter(path=str(reg.stored.path), format="gguf-lora", sha256=reg.pointer.sha256)
     outside = tmp_path / "stray.json"
     outside.write_text(reg.pointer.to_json())
     with pytest.raises(ValueError, match="adapters/ directory"):
-        AdapterResolver(workspace, store.root).resolve(Adapter(path=str(outside), format="gguf-lora"))
-    raw = AdapterResolver(workspace, store.root).resolve(Adapter(path=str(lora_file), format="gguf-lora",
+        AdapterResolver(workspace, store).resolve(Adapter(path=str(outside), format="gguf-lora"))
+    raw = AdapterResolver(workspace, store).resolve(Adapter(path=str(lora_file), format="gguf-lora",
                                                                  sha256="f" * 64))
     assert raw.sha256 is None  # a digest the pipeline claims is never passed on: the runner hashes raw files
