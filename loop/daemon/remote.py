@@ -1,5 +1,12 @@
 """The shared history of several workers: one git remote (`research_remote`) holding the research branch
-and every experiment's commit, each worker working in its own clone.
+of each model line and every experiment's commit, each worker working in its own clone.
+
+Model lines never mix: on the remote each line has its own branch, `<research_branch>/<line key>` (the
+key of `loop.model_line`; `autoresearch status` and the record's `model_line` events name the model
+behind it), which the worker's local research branch follows. A Mac on the Apple model and a Linux box
+on the portable model therefore each branch from, rebase onto and decide against their own line's tip
+and incumbent; the record, its numbers and the shared limits stay one. A worker whose line has no branch
+yet creates it from its local tip (a new line starts where the worker's research stood).
 
 - `sync`: fetch the remote's research tip and point the local research branch at it (an experiment
   branches from the tip as of its claim). A remote without the branch gets the local tip, pushed as a
@@ -19,6 +26,7 @@ A remote that refuses a push for any other reason (a hook, permissions, a full d
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import git
@@ -40,14 +48,31 @@ class Rebased:
     conflicts: list[str] = field(default_factory=list)
 
 
+def line_branch(branch: str, line: str) -> str:
+    """The remote's research branch of one model line."""
+    return f"{branch}/{line}"
+
+
 class ResearchRemote:
-    def __init__(self, record: GitRecord, url: str):
-        self.git, self.url = record, url
-        self.tracking = f"refs/remotes/autoresearch/{record.branch}"
+    def __init__(self, record: GitRecord, url: str, line: Callable[[], str]):
+        """`line`: the model line key of this worker's runner as it answers now (asked at every sync)."""
+        self.git, self.url, self._line = record, url, line
+        self.local_ref = f"refs/heads/{record.branch}"
+        self._branch: str | None = None  # asked of the runner on first use, not when the daemon starts
+
+    @property
+    def branch(self) -> str:
+        if self._branch is None:
+            self._branch = line_branch(self.git.branch, self._line())
+        return self._branch
 
     @property
     def branch_ref(self) -> str:
-        return f"refs/heads/{self.git.branch}"
+        return f"refs/heads/{self.branch}"
+
+    @property
+    def tracking(self) -> str:
+        return f"refs/remotes/autoresearch/{self.branch}"
 
     def _run(self, *args: str) -> tuple[int, str, str]:
         status, out, err = git.Git(str(self.git.root)).execute(
@@ -67,13 +92,15 @@ class ResearchRemote:
         return out.split()[0] if out.strip() else None
 
     def sync(self) -> str:
-        """The remote's research tip, fetched, and the local research branch pointed at it."""
+        """The remote's research tip of this worker's model line, fetched, and the local research branch
+        pointed at it."""
+        self._branch = line_branch(self.git.branch, self._line())  # the model may have changed (an OS update)
         for _ in range(5):
             tip = self.remote_tip()
             if tip is None:
                 local = self.git.ensure_research_branch()
                 if self._push(local, self.branch_ref, lease=""):
-                    log.info("research remote: created %s at %s", self.git.branch, local[:10])
+                    log.info("research remote: created %s at %s", self.branch, local[:10])
                     return local
                 continue  # another worker created it first
             status, out, err = self._run("fetch", "--quiet", "--no-tags", self.url,
@@ -83,10 +110,10 @@ class ResearchRemote:
             tip = self.git.rev(self.tracking)
             self._follow(tip)
             return tip
-        raise RemoteRejected(f"the research remote {self.url}: the branch {self.git.branch} kept changing")
+        raise RemoteRejected(f"the research remote {self.url}: the branch {self.branch} kept changing")
 
     def _follow(self, tip: str) -> None:
-        local = self.git.rev(self.branch_ref)
+        local = self.git.rev(self.local_ref)
         if local == tip:
             return
         if local is not None and self._run("merge-base", "--is-ancestor", local, tip)[0] != 0:
@@ -94,7 +121,7 @@ class ResearchRemote:
             self.git._git("update-ref", keep, local)
             log.warning("research remote: the local %s (%s) is not on the remote; kept under %s",
                         self.git.branch, local[:10], keep)
-        self.git._git("update-ref", "-m", "autoresearch: follow the research remote", self.branch_ref, tip)
+        self.git._git("update-ref", "-m", "autoresearch: follow the research remote", self.local_ref, tip)
 
     # --- pushes --------------------------------------------------------------------------------
     def _push(self, commit: str, ref: str, lease: str | None) -> bool:
@@ -115,7 +142,7 @@ class ResearchRemote:
     def advance(self, commit: str, expected_tip: str) -> bool:
         """Move the remote's research branch from `expected_tip` to `commit`; False if it moved meanwhile."""
         if not self._push(commit, self.branch_ref, lease=expected_tip):
-            log.warning("research remote: %s moved (expected %s): re-deciding", self.git.branch, expected_tip[:10])
+            log.warning("research remote: %s moved (expected %s): re-deciding", self.branch, expected_tip[:10])
             return False
         self._follow(commit)
         return True

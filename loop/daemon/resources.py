@@ -30,7 +30,8 @@ class Resources:
         self.config = config
         self.worker: WorkerIdentity = worker or WorkerIdentity.current(config.worker)  # who claims experiments
         self.git = GitRecord(config.repo, config.research_branch)
-        self.remote = ResearchRemote(self.git, config.research_remote_url) if config.research_remote else None
+        self.remote = (ResearchRemote(self.git, config.research_remote_url, self.model_line)
+                       if config.research_remote else None)
         self._stack = ExitStack()
         self._runner, self._judge = runner, judge
         self._shared = False  # the judge wrapped in the record's shared slots yet (config.shared_limits)
@@ -77,6 +78,12 @@ class Resources:
             self._embedder = default_embedder()
         return self._embedder
 
+    def model_line(self) -> str:
+        """The model line key of the runner as it answers now (`loop.model_line`)."""
+        from loop.model_line import line_key
+
+        return line_key(self.runner.probe())
+
     def research_tip(self) -> str:
         """The research branch's tip an experiment branches from: the remote's, fetched, when there is one."""
         return self.remote.sync() if self.remote is not None else self.git.research_tip()
@@ -112,11 +119,11 @@ class Resources:
         `PipelineResult` (answer, error, trace), bounded by `config.case_timeout_s`. Nothing is judged
         or recorded."""
         from loop.adapters.resolve import check_workspace_adapters
-        from loop.adapters.store import store_root
+        from loop.adapters.store import open_store
         from loop.evaluate import pipeline_session
 
         workspace = Path(workspace)
-        check_workspace_adapters(workspace, store_root(self.config))  # as evaluate: a broken pointer refuses
+        check_workspace_adapters(workspace, open_store(self.config))  # as evaluate: a broken pointer refuses
         session_cm = (self.session_factory(workspace) if self.session_factory
                       else pipeline_session(self.config, workspace, self.runner))
         with session_cm as session:

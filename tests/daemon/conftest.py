@@ -116,11 +116,19 @@ class Helpers:
         assert not leftovers.exists() or not any(leftovers.iterdir()), list(leftovers.iterdir())
 
     @staticmethod
+    def line_branch(remote: Path) -> str:
+        """The remote's one research branch (`research/<model line key>`): one model line, one branch."""
+        branches = git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/research/").split()
+        assert len(branches) == 1, branches
+        return branches[0]
+
+    @staticmethod
     def assert_line_is_the_record(remote: Path, config) -> list[str]:
         """The research remote's branch: linear, the seed commit then exactly the record's kept experiments
         in the order they were kept; every recorded experiment commit is under refs/experiments/NNNN there."""
-        assert git(remote, "rev-list", "--merges", "research") == ""
-        history = git(remote, "rev-list", "--first-parent", "--reverse", "research").split()
+        branch = Helpers.line_branch(remote)
+        assert git(remote, "rev-list", "--merges", branch) == ""
+        history = git(remote, "rev-list", "--first-parent", "--reverse", branch).split()
         rows = Helpers.rows(config)
         kept = [r.commit for r in sorted(rows.values(), key=lambda r: r.finished_at) if r.status == "kept"]
         assert history[1:] == kept

@@ -58,7 +58,8 @@ class CountJudge:
 
 
 class StandInRunner:
-    backend = Backend(name="llama", model="stand-in", model_version="1", available=True)
+    def __init__(self, backend: Backend | None = None):
+        self.backend = backend or Backend(name="llama", model="stand-in", model_version="1", available=True)
 
     def probe(self) -> Backend:
         return self.backend
@@ -82,12 +83,12 @@ class MarkerAgent:
 class Worker:
     """One worker: its own clone of the remote, its own Resources, the shared record."""
 
-    def __init__(self, h, root: Path, name: str, remote: Path, db_url: str, embedder="default"):
+    def __init__(self, h, root: Path, name: str, remote: Path, db_url: str, embedder="default", runner=None):
         self.clone = root / name / "repo"
         self.clone.parent.mkdir(parents=True)
         h.git(root, "clone", "-q", str(remote), str(self.clone))
         self.config = h.config_for(self.clone, database_url=db_url, research_remote=str(remote), worker=name)
-        self.res = Resources(self.config, runner=StandInRunner(), judge=CountJudge(), session_factory=MarkerSession,
+        self.res = Resources(self.config, runner=runner or StandInRunner(), judge=CountJudge(), session_factory=MarkerSession,
                              embedder=embedder)
 
     def iterate(self, agent, on_step=lambda n, s: None):
@@ -135,7 +136,7 @@ def test_two_keeps_against_one_incumbent_land_one_after_the_other(line, h, at, c
     assert h.git(remote, "ls-tree", "--name-only", rows[second.number].commit, "agent_workspace/").count("marker-") == 2
     assert second.quality > first.quality
     h.assert_line_is_the_record(remote, a.config)
-    lost_swap = any("research moved" in r.getMessage() for r in caplog.records)
+    lost_swap = any(f"{h.line_branch(remote)} moved" in r.getMessage() for r in caplog.records)
     assert lost_swap == (at == "commit")  # at commit the decision was made; the compare-and-swap caught the race
     assert h.git(b.clone, "rev-parse", "research") == rows[second.number].commit  # the clone follows the remote
 
@@ -166,7 +167,7 @@ def test_a_conflicting_rebase_is_superseded_and_kept_under_its_ref_on_the_remote
 
 def test_a_remote_that_rejects_pushes_halts_the_run_and_loses_no_experiment(line, h):
     remote, a, _ = line
-    tip = h.git(remote, "rev-parse", "research")
+    tip = h.git(remote, "rev-parse", h.line_branch(remote))
     hook = remote / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'pushes are closed for maintenance' >&2\nexit 1\n")
     hook.chmod(0o755)
@@ -180,7 +181,7 @@ def test_a_remote_that_rejects_pushes_halts_the_run_and_loses_no_experiment(line
     assert row.decision["keep"] is True and row.quality is None  # it passed the rule, but was never kept
     assert h.git(a.clone, "rev-parse", "refs/experiments/0001") == row.commit  # nothing lost: kept locally
     assert h.git(a.clone, "show", f"{row.commit}:agent_workspace/marker-a.txt") == "a"
-    assert h.git(remote, "rev-parse", "research") == tip  # the shared line did not move
+    assert h.git(remote, "rev-parse", h.line_branch(remote)) == tip  # the shared line did not move
     assert h.git(remote, "for-each-ref", "refs/experiments/0001") == ""
 
 
@@ -205,3 +206,82 @@ def test_research_remote_in_the_config_file_is_checked_with_its_line(tmp_path, h
     (repo / "autoresearch.toml").write_text("research_remote = \"../shared.git\"\n")
     assert h.config_for(repo).research_remote_url == str((tmp_path / "shared.git").resolve())
     assert h.config_for(repo, research_remote="git@host:team/line.git").research_remote_url == "git@host:team/line.git"
+
+
+def test_two_model_lines_on_one_remote_never_decide_against_each_other(tmp_path, h, daemon_env):
+    """A Mac on the Apple model and a Linux box on the portable model, one record, one remote: each line
+    has its own branch there, its own baseline and incumbent; neither rebases onto, nor is decided
+    against, the other's keep, and no "model changed" line switch is ever recorded."""
+    from sqlalchemy import select
+
+    from loop.db.models import Event
+    from loop.db.session import session_scope
+
+    seed = h.make_repo(tmp_path / "seed")
+    remote = tmp_path / "research.git"
+    h.git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    db_url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    apple = Backend(name="apple", model="SystemLanguageModel", model_version="27.0", base_model_signature="a1b2",
+                    available=True)
+    mac = Worker(h, tmp_path, "mac", remote, db_url, runner=StandInRunner(apple))
+    linux = Worker(h, tmp_path, "linux", remote, db_url, embedder=mac.res.embedder)
+    upgrade(mac.config)
+    mac_base, linux_base = mac.iterate(None), linux.iterate(None)
+    mac_keep = mac.iterate(MarkerAgent("marker-a.txt", "a\n"))
+    linux_keep = linux.iterate(MarkerAgent("marker-b.txt", "b\n"))
+    rows = h.rows(mac.config)
+    assert [r.status for r in (mac_base, linux_base, mac_keep, linux_keep)] == ["kept"] * 4
+    assert rows[mac_keep.number].parent == mac_base.number
+    assert rows[linux_keep.number].parent == linux_base.number  # not the Mac's keep, made just before
+    assert not rows[linux_keep.number].reason.startswith("rebased")
+    lines = {mac.res.model_line(): mac, linux.res.model_line(): linux}
+    assert len(lines) == 2
+    branches = h.git(remote, "for-each-ref", "--format=%(refname:short)", "refs/heads/research/").split()
+    assert sorted(branches) == sorted(f"research/{key}" for key in lines)
+    for key, worker in lines.items():
+        history = h.git(remote, "rev-list", "--first-parent", "--reverse", f"research/{key}").split()
+        own = [r.commit for r in sorted(rows.values(), key=lambda r: r.number)
+               if r.status == "kept" and r.model_line == key]
+        assert history[1:] == own and len(own) == 2  # the line's baseline and its keep, nothing of the other
+    mac_tree = h.git(remote, "ls-tree", "--name-only", rows[mac_keep.number].commit, "agent_workspace/")
+    linux_tree = h.git(remote, "ls-tree", "--name-only", rows[linux_keep.number].commit, "agent_workspace/")
+    assert "marker-a.txt" in mac_tree and "marker-b.txt" not in mac_tree
+    assert "marker-b.txt" in linux_tree and "marker-a.txt" not in linux_tree
+    with session_scope(mac.config) as db:
+        assert list(db.scalars(select(Event.message).where(Event.kind == "model_line"))) == []
+
+
+def test_a_line_started_from_the_other_lines_best_opens_once_then_each_keeps_its_own(tmp_path, h, daemon_env):
+    """The Linux line started from the Mac's best (its research branch pointed at that commit): the Linux
+    worker opens its line there once (the Mac line's baseline and best re-scored on its model); after
+    that each line decides against its own incumbent, with no further line switches."""
+    from sqlalchemy import select
+
+    from loop.db.models import Event
+    from loop.db.session import session_scope
+
+    seed = h.make_repo(tmp_path / "seed")
+    remote = tmp_path / "research.git"
+    h.git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
+    db_url = f"sqlite:///{tmp_path / 'record.sqlite'}"
+    apple = Backend(name="apple", model="SystemLanguageModel", model_version="27.0", base_model_signature="a1b2",
+                    available=True)
+    mac = Worker(h, tmp_path, "mac", remote, db_url, runner=StandInRunner(apple))
+    linux = Worker(h, tmp_path, "linux", remote, db_url, embedder=mac.res.embedder)
+    upgrade(mac.config)
+    mac.iterate(None)
+    mac_keep = mac.iterate(MarkerAgent("marker-a.txt", "a\n"))
+    best = h.rows(mac.config)[mac_keep.number].commit
+    h.git(linux.clone, "fetch", "-q", str(remote), f"refs/experiments/{mac_keep.number:04d}")
+    h.git(linux.clone, "branch", "-f", "research", best)
+    opened = linux.iterate(MarkerAgent("marker-b.txt", "b\n"))  # opens the Linux line at the Mac's best
+    rows = h.rows(mac.config)
+    assert opened.status == "kept" and rows[opened.number].parent_commit == best
+    mac_next = mac.iterate(MarkerAgent("marker-c.txt", "c\n"))
+    linux_next = linux.iterate(MarkerAgent("marker-d.txt", "d\n"))
+    rows = h.rows(mac.config)
+    assert rows[mac_next.number].parent == mac_keep.number  # the Mac's own incumbent at the shared commit
+    assert rows[linux_next.number].parent == opened.number  # the Linux line's, at the same commit
+    with session_scope(mac.config) as db:
+        switches = list(db.scalars(select(Event.payload).where(Event.kind == "model_line")))
+    assert len(switches) == 1 and switches[0]["to_line"] == linux.res.model_line()
