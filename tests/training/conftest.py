@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from typer.testing import CliRunner
 
@@ -45,3 +47,14 @@ def cli(cli_env):
 
     runner = CliRunner()
     return lambda *args: runner.invoke(app, [*args, "--repo", str(cli_env.repo)])
+
+
+def greedy(client, messages: list[dict], adapter=None) -> str:
+    """A greedy 24-token answer of a training example's system and user messages through a runner."""
+    from loop.runners.protocol import Request, Sampling
+
+    system, user = messages[0]["content"], messages[1]["content"]
+    response = client.call(Request(id=uuid.uuid4().hex, op="generate", instructions=system, prompt=user,
+                                   sampling=Sampling(mode="greedy"), max_output_tokens=24, adapter=adapter))
+    assert response.ok, response.error
+    return response.text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import uuid
 
 import pytest
 
@@ -19,20 +18,14 @@ from loop.adapters.store import AdapterStore, store_root
 from loop.daemon.requests import list_requests
 from loop.models import REGISTRY
 from loop.runners.client import RunnerClient
-from loop.runners.protocol import Adapter, Request, Sampling
+from loop.runners.protocol import Adapter
 from tests.support.research_repo import git_init, measure_baseline
+
+from .conftest import greedy
 
 MISSING = [name for name in ("torch", "transformers", "peft") if importlib.util.find_spec(name) is None]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(MISSING), reason=(
     f"needs the [train] extra ({', '.join(MISSING)} not importable): run `make train-deps`"))]
-
-
-def greedy(client, row, adapter=None) -> str:
-    system, user = row["messages"][0]["content"], row["messages"][1]["content"]
-    response = client.call(Request(id=uuid.uuid4().hex, op="generate", instructions=system, prompt=user,
-                                   sampling=Sampling(mode="greedy"), max_output_tokens=24, adapter=adapter))
-    assert response.ok, response.error
-    return response.text
 
 
 def test_sft_data_lora_gguf_register_and_the_runner_answers_differently(cli, cli_env, sft_request, tmp_path):
@@ -73,8 +66,9 @@ def test_sft_data_lora_gguf_register_and_the_runner_answers_differently(cli, cli
     argv = [sys.executable, "-m", "loop.runners.llama_server", "serve", "--model", str(models.model_path("smollm2")),
             "--n-ctx", "1024", "--threads", "2"]
     with RunnerClient(argv, timeout_s=180, name="llama-lora") as client:
-        plain = greedy(client, rows[0])
-        adapted = greedy(client, rows[0], Adapter(path=str(stored), format="gguf-lora", sha256=answer["sha256"]))
+        plain = greedy(client, rows[0]["messages"])
+        adapted = greedy(client, rows[0]["messages"],
+                         Adapter(path=str(stored), format="gguf-lora", sha256=answer["sha256"]))
         backend = client.probe()
     assert backend.adapter_loads == 1
     assert plain and adapted and adapted != plain, (plain, adapted)

@@ -1,7 +1,8 @@
 """Preference training for real on SmolLM2-135M through the real CLI: `train drafts` (the pipeline's own
 answers through the replay runner the tests use, sandboxed, proxy-judged) → `train data pref` (gold
 chosen, the worst draft rejected) → `train lora --recipe orpo` (trl, a few seeded CPU steps, rank 2) lowers
-the preference loss → the GGUF LoRA and its metadata name the recipe, so registration sets the lever.
+the preference loss → the GGUF LoRA and its metadata name the recipe, so registration sets the lever, and
+the llama runner loads it and answers.
 DPO's trainer runs on a tiny model of SmolLM2's shape (its mechanics, cheaply); a NaN loss stops with a
 clear error. Needs the `[train]` extra with trl: skipped with the reason where it is not installed."""
 
@@ -9,10 +10,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 
 import pytest
 
-from loop.models import REGISTRY
+from loop.models import REGISTRY, model_path
+from loop.runners.client import RunnerClient
+from loop.runners.protocol import Adapter
+
+from .conftest import greedy
 
 MISSING = [n for n in ("torch", "transformers", "peft", "trl", "datasets") if importlib.util.find_spec(n) is None]
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=(
@@ -48,6 +54,13 @@ def test_orpo_on_pairs_from_on_policy_drafts_lowers_the_preference_loss(cli, orp
     assert sidecar["base_model"]["sha256"] == REGISTRY["smollm2"].files[0].sha256
     assert (run / "adapter.gguf").read_bytes()[:4] == b"GGUF"
     assert "checkpoint-3" in {p.name for p in (run / "checkpoint").iterdir()}
+    # the converted ORPO adapter loads in the llama runner the evaluations use, and answers
+    argv = [sys.executable, "-m", "loop.runners.llama_server", "serve", "--model", str(model_path("smollm2")),
+            "--n-ctx", "1024", "--threads", "2"]
+    with RunnerClient(argv, timeout_s=180, name="llama-orpo") as client:
+        adapted = greedy(client, rows[0]["prompt"], Adapter(path=str(run / "adapter.gguf"), format="gguf-lora"))
+        backend = client.probe()
+    assert adapted.strip() and backend.adapter_loads == 1
 
 
 CHAT = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}[SEP]{% endfor %}"
