@@ -14,7 +14,6 @@ rules, training-pool test), so that a disguise defeats all of them or none.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
 

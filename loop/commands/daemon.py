@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from loop.commands.common import (JUDGE_OPTION, MODEL_OPTION, RUNNER_OPTION, UNCONFINED_OPTION, config_or_exit,
                                   confinement_or_exit, err, fail)

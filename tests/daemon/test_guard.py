@@ -3,11 +3,9 @@ copy the gold, and ruler tampering each make the experiment invalid (tampering a
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-import pytest
 
 from loop.daemon.agents.base import AgentContext, AgentOutcome
 from loop.daemon.guard import GoldIndex, default_embedder, scan_for_gold

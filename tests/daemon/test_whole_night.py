@@ -148,7 +148,7 @@ def test_a_bad_setting_is_one_error_naming_file_and_line_and_nothing_changes(res
     assert caught.value.path == toml and caught.value.line == 4 and field in str(caught.value)
     done = h.cli(research_repo, "run", "--once", "--no-live")
     assert done.returncode != 0
-    assert f"autoresearch.toml:4" in done.stderr and field in done.stderr
+    assert "autoresearch.toml:4" in done.stderr and field in done.stderr
     assert not (research_repo.parent / "record.sqlite").exists()  # nothing was recorded
     assert h.git(research_repo, "for-each-ref", "refs/experiments/") == ""
 

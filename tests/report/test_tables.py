@@ -10,7 +10,8 @@ from loop.config import Config
 from loop.db.models import Evaluation, Experiment
 from loop.db.session import session_scope
 from tests.support.dashboard_records import RULER_NEW, RULER_OLD, populate, write_ruler
-from tests.support.report_records import CLOUD_MODELS, add_report_extras, blind_verdict
+from tests.support.dashboard_records import CLOUD_MODELS
+from tests.support.report_records import add_report_extras, blind_verdict
 from loop.report.tables import ceiling_rows, lever_rows, rejudge_tables
 
 

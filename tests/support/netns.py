@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import os
 import shlex
 import signal
 import socket

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from loop.adapters.store import AdapterStore
 from loop.db.models import CaseResult, Evaluation, Event, Experiment, Ruler
 from loop.db.session import session_scope
-from tests.support.dashboard_records import ADAPTER_SHA, CLOUD_MODELS, DIMS, RULER_NEW, add_references
+from tests.support.dashboard_records import ADAPTER_SHA, DIMS, RULER_NEW, add_references
 
 RULER_BLIND = "c" * 63 + "3"
 HOLDOUT_TASK = "Sealed holdout task: charter a glacier flight"
