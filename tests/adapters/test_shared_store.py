@@ -34,6 +34,18 @@ def _cached(config, sha256: str) -> list[Path]:
     return [p for p in objects.rglob(f"{sha256}*")] if objects.is_dir() else []
 
 
+def _registered_on_the_mac(tmp_path: Path, lora_file: Path):
+    """An adapter registered by the Mac worker into the shared store; its pointer copied to the Linux
+    worker's workspace (as git brings it)."""
+    shared = tmp_path / "mount" / "adapters"
+    _, mac_ws = _worker(tmp_path, "mac", shared)
+    linux, linux_ws = _worker(tmp_path, "linux", shared)
+    reg = _register(AdapterStore(shared), lora_file, mac_ws)
+    (linux_ws / "adapters").mkdir(exist_ok=True)
+    shutil.copyfile(reg.pointer_path, linux_ws / "adapters" / reg.pointer_path.name)
+    return shared, linux, linux_ws, reg
+
+
 def test_a_worker_lacking_an_adapter_fetches_it_from_the_shared_store_and_verifies_it(tmp_path, lora_file):
     shared = tmp_path / "mount" / "adapters"
     mac, mac_ws = _worker(tmp_path, "mac", shared)
@@ -59,12 +71,7 @@ def test_a_worker_lacking_an_adapter_fetches_it_from_the_shared_store_and_verifi
 
 
 def test_a_damaged_shared_object_is_refused_and_nothing_is_cached(tmp_path, lora_file):
-    shared = tmp_path / "mount" / "adapters"
-    mac, mac_ws = _worker(tmp_path, "mac", shared)
-    linux, linux_ws = _worker(tmp_path, "linux", shared)
-    reg = _register(AdapterStore(shared), lora_file, mac_ws)
-    (linux_ws / "adapters").mkdir(exist_ok=True)
-    shutil.copyfile(reg.pointer_path, linux_ws / "adapters" / reg.pointer_path.name)
+    shared, linux, linux_ws, reg = _registered_on_the_mac(tmp_path, lora_file)
     damaged = reg.stored.path
     damaged.chmod(0o644)
     data = bytearray(damaged.read_bytes())
@@ -78,12 +85,7 @@ def test_a_damaged_shared_object_is_refused_and_nothing_is_cached(tmp_path, lora
 
 
 def test_an_adapter_missing_from_the_shared_store_names_it(tmp_path, lora_file):
-    shared = tmp_path / "mount" / "adapters"
-    mac, mac_ws = _worker(tmp_path, "mac", shared)
-    linux, linux_ws = _worker(tmp_path, "linux", shared)
-    reg = _register(AdapterStore(shared), lora_file, mac_ws)
-    (linux_ws / "adapters").mkdir(exist_ok=True)
-    shutil.copyfile(reg.pointer_path, linux_ws / "adapters" / reg.pointer_path.name)
+    shared, linux, linux_ws, reg = _registered_on_the_mac(tmp_path, lora_file)
     reg.stored.path.unlink()
     with pytest.raises(InputError, match=r"not in the adapter store .*mount"):
         check_workspace_adapters(linux_ws, open_store(linux))

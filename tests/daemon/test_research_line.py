@@ -208,15 +208,8 @@ def test_research_remote_in_the_config_file_is_checked_with_its_line(tmp_path, h
     assert h.config_for(repo, research_remote="git@host:team/line.git").research_remote_url == "git@host:team/line.git"
 
 
-def test_two_model_lines_on_one_remote_never_decide_against_each_other(tmp_path, h, daemon_env):
-    """A Mac on the Apple model and a Linux box on the portable model, one record, one remote: each line
-    has its own branch there, its own baseline and incumbent; neither rebases onto, nor is decided
-    against, the other's keep, and no "model changed" line switch is ever recorded."""
-    from sqlalchemy import select
-
-    from loop.db.models import Event
-    from loop.db.session import session_scope
-
+def two_lines(tmp_path, h) -> tuple[Path, Worker, Worker]:
+    """One bare remote, one record, a Mac worker on the Apple model and a Linux worker on the portable one."""
     seed = h.make_repo(tmp_path / "seed")
     remote = tmp_path / "research.git"
     h.git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
@@ -226,6 +219,19 @@ def test_two_model_lines_on_one_remote_never_decide_against_each_other(tmp_path,
     mac = Worker(h, tmp_path, "mac", remote, db_url, runner=StandInRunner(apple))
     linux = Worker(h, tmp_path, "linux", remote, db_url, embedder=mac.res.embedder)
     upgrade(mac.config)
+    return remote, mac, linux
+
+
+def test_two_model_lines_on_one_remote_never_decide_against_each_other(tmp_path, h, daemon_env):
+    """A Mac on the Apple model and a Linux box on the portable model, one record, one remote: each line
+    has its own branch there, its own baseline and incumbent; neither rebases onto, nor is decided
+    against, the other's keep, and no "model changed" line switch is ever recorded."""
+    from sqlalchemy import select
+
+    from loop.db.models import Event
+    from loop.db.session import session_scope
+
+    remote, mac, linux = two_lines(tmp_path, h)
     mac_base, linux_base = mac.iterate(None), linux.iterate(None)
     mac_keep = mac.iterate(MarkerAgent("marker-a.txt", "a\n"))
     linux_keep = linux.iterate(MarkerAgent("marker-b.txt", "b\n"))
@@ -260,15 +266,7 @@ def test_a_line_started_from_the_other_lines_best_opens_once_then_each_keeps_its
     from loop.db.models import Event
     from loop.db.session import session_scope
 
-    seed = h.make_repo(tmp_path / "seed")
-    remote = tmp_path / "research.git"
-    h.git(tmp_path, "clone", "-q", "--bare", str(seed), str(remote))
-    db_url = f"sqlite:///{tmp_path / 'record.sqlite'}"
-    apple = Backend(name="apple", model="SystemLanguageModel", model_version="27.0", base_model_signature="a1b2",
-                    available=True)
-    mac = Worker(h, tmp_path, "mac", remote, db_url, runner=StandInRunner(apple))
-    linux = Worker(h, tmp_path, "linux", remote, db_url, embedder=mac.res.embedder)
-    upgrade(mac.config)
+    remote, mac, linux = two_lines(tmp_path, h)
     mac.iterate(None)
     mac_keep = mac.iterate(MarkerAgent("marker-a.txt", "a\n"))
     best = h.rows(mac.config)[mac_keep.number].commit
