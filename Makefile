@@ -8,7 +8,7 @@ MODEL  ?= qwen1.5b
 ARGS   ?=
 SWIFT  := $(shell command -v swift 2>/dev/null)
 
-.PHONY: train-deps train-deps-for-test setup run test bench native swift-test models-test models-run system-deps clean help
+.PHONY: train-deps train-deps-for-test setup run test bench native swift-test models-test models-run models-bench system-deps clean help
 
 help:
 	@echo "make run    install, fetch the default model, init the database, start the loop (ARGS=...)"
@@ -82,7 +82,11 @@ run: system-deps models-run native
 test: system-deps models-test train-deps-for-test native swift-test
 	$(PY) -m pytest -q --durations=25 $(ARGS)
 
-bench: models-test models-run native
+# the training bench (bench/bench_training.py) also measures LoRA on Qwen2.5-0.5B, and needs the [train] extra
+models-bench: setup
+	$(AR) models fetch --model qwen0.5b
+
+bench: models-test models-run models-bench train-deps-for-test native
 	$(PY) -m bench $(ARGS)
 
 clean:
