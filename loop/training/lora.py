@@ -50,19 +50,30 @@ class TrainResult(BaseModel):
     resumed_from: int
 
 
-def read_examples(data_dir: Path) -> list[dict]:
+def train_rows(data_dir: Path, build_with: str) -> tuple[Path, list[tuple[int, object]]]:
+    """A data directory's `train.jsonl`: its path and (line number, parsed JSON) per non-blank line. A
+    missing or empty file (`build_with`: the command that builds one) or a line that is not JSON is an
+    InputError naming it."""
     path = Path(data_dir) / "train.jsonl"
     if not path.exists() or not path.read_text().strip():
-        raise InputError(path, "no training examples here: build them with `autoresearch train data sft`")
+        raise InputError(path, f"no training examples here: build them with `{build_with}`")
     rows = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
+        if line.strip():
+            try:
+                rows.append((number, json.loads(line)))
+            except json.JSONDecodeError:
+                raise InputError(path, "not JSON", line=number) from None
+    return path, rows
+
+
+def read_examples(data_dir: Path) -> list[dict]:
+    path, parsed = train_rows(data_dir, "autoresearch train data sft")
+    rows = []
+    for number, row in parsed:
         try:
-            row = json.loads(line)
-            messages = row["messages"]
-            assert messages[-1]["role"] == "assistant"
-        except (json.JSONDecodeError, KeyError, IndexError, AssertionError, TypeError):
+            assert row["messages"][-1]["role"] == "assistant"
+        except (KeyError, IndexError, AssertionError, TypeError):
             raise InputError(path, "not an SFT example (needs messages ending with the assistant turn)",
                              line=number) from None
         row["_line"] = number

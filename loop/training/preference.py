@@ -15,29 +15,21 @@ passes too (and without a LoRA it would be a second copy of the model). ORPO is 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
 
 from loop.errors import InputError
-from loop.training.lora import LoraSettings, TrainResult, load_base, lora_config, nan_error, save_base_config
+from loop.training.lora import (LoraSettings, TrainResult, load_base, lora_config, nan_error, save_base_config,
+                                train_rows)
 
 
 def read_pairs(data_dir: Path) -> list[dict]:
     """`train.jsonl` preference rows in trl's conversational format; a row without prompt messages,
     chosen or rejected is refused naming its line."""
-    path = Path(data_dir) / "train.jsonl"
-    if not path.exists() or not path.read_text().strip():
-        raise InputError(path, "no preference pairs here: build them with `autoresearch train data pref`")
+    path, parsed = train_rows(data_dir, "autoresearch train data pref")
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            raise InputError(path, "not JSON", line=number) from None
+    for number, row in parsed:
         missing = [k for k in ("prompt", "chosen", "rejected") if not isinstance(row, dict) or not row.get(k)]
         if missing or not isinstance(row["prompt"], list) or not all(isinstance(row[k], str)
                                                                      for k in ("chosen", "rejected")):
