@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import claude_agent_sdk
@@ -77,12 +75,7 @@ def run_agent(handler, config, worktree: Path, *, number: int = 7, **caps) -> Ru
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ScriptedAnthropicServer(handler))
         cfg = config.model_copy(update={"anthropic_base_url": server.base_url, **caps})
-        cli_path = None
-        if NETNS:
-            short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))  # Unix socket paths are short
-            stack.callback(shutil.rmtree, short, True)
-            stack.enter_context(netns.UnixToTcpBridge(short / "s", server.port))
-            cli_path = netns.isolated_cli(short, BUNDLED_CLI, server.port, short / "s")
+        cli_path = netns.bridged_cli(stack, BUNDLED_CLI, server.port) if NETNS else None
         services = FakeServices(cfg, number)
         ctx = AgentContext(number=number, worktree=worktree, config=cfg, services=services, ruler_id="r" * 64,
                            recent_log="| 0006 | discarded | 0.301 | retrieval k=5 |",

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import socket
-import tempfile
 import threading
 from pathlib import Path
 
@@ -66,12 +64,7 @@ def agent_api(handler, isolate: bool = True):
     """(server, cli_path): the scripted server, and the CLI confined to it where namespaces allow."""
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ScriptedAnthropicServer(handler))
-        cli_path = None
-        if isolate and netns.available():
-            short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))
-            stack.callback(shutil.rmtree, short, True)
-            stack.enter_context(netns.UnixToTcpBridge(short / "s", server.port))
-            cli_path = netns.isolated_cli(short, BUNDLED_CLI, server.port, short / "s")
+        cli_path = netns.bridged_cli(stack, BUNDLED_CLI, server.port) if isolate else None
         yield server, cli_path
         assert {(e["method"], e["path"].split("?")[0]) for e in server.log} <= {("POST", "/v1/messages")}
 

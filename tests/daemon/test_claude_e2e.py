@@ -11,8 +11,6 @@ judge (real processes, real scoring), so these tests are about the loop, not abo
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 from pathlib import Path
 
 import claude_agent_sdk
@@ -36,12 +34,7 @@ def run_once_with_claude(repo: Path, scenario: str, h):
     """One `run --once` (baseline first) with the claude agent playing `scenario`; returns (rows, server log)."""
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ScriptedAnthropicServer(scripted_agent_handler(scenario)))
-        cli_path = None
-        if netns.available():
-            short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))
-            stack.callback(shutil.rmtree, short, True)
-            stack.enter_context(netns.UnixToTcpBridge(short / "s", server.port))
-            cli_path = netns.isolated_cli(short, BUNDLED_CLI, server.port, short / "s")
+        cli_path = netns.bridged_cli(stack, BUNDLED_CLI, server.port)
         config = h.config_for(repo, agent="claude", anthropic_base_url=server.base_url, max_turns=10,
                               max_agent_seconds=120)
         agent = ClaudeAgent(config, cli_path=cli_path, extra_env={"ANTHROPIC_API_KEY": "dummy"})

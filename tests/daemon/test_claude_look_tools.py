@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import claude_agent_sdk
@@ -55,12 +53,7 @@ def test_the_agent_sees_worst_cases_and_runs_a_pool_task_but_never_gold(research
     repo = research_repo
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ScriptedAnthropicServer(scripted_agent_handler("look_first")))
-        cli_path = None
-        if netns.available():
-            short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))
-            stack.callback(shutil.rmtree, short, True)
-            stack.enter_context(netns.UnixToTcpBridge(short / "s", server.port))
-            cli_path = netns.isolated_cli(short, BUNDLED_CLI, server.port, short / "s")
+        cli_path = netns.bridged_cli(stack, BUNDLED_CLI, server.port)
         config = h.config_for(repo, agent="claude", anthropic_base_url=server.base_url, max_turns=10,
                               max_agent_seconds=120)
         upgrade(config)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import claude_agent_sdk
@@ -51,12 +49,7 @@ def test_the_agent_receives_exactly_the_printed_prompt_and_the_note_then_expires
 
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(ScriptedAnthropicServer(scripted_agent_handler("edit_and_evaluate")))
-        cli_path = None
-        if netns.available():
-            short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))
-            stack.callback(shutil.rmtree, short, True)
-            stack.enter_context(netns.UnixToTcpBridge(short / "s", server.port))
-            cli_path = netns.isolated_cli(short, BUNDLED_CLI, server.port, short / "s")
+        cli_path = netns.bridged_cli(stack, BUNDLED_CLI, server.port)
         config = h.config_for(repo_copy, agent="claude", anthropic_base_url=server.base_url)
         agent = ClaudeAgent(config, cli_path=cli_path, extra_env={"ANTHROPIC_API_KEY": "dummy"})
         Daemon(config, RunOptions(once=True, live=False, watch=False, handle_signals=False), agent=agent).run()

@@ -113,6 +113,20 @@ def isolated_cli(directory: Path, cli: Path | str, port: int, unix_path: Path) -
     return script
 
 
+def bridged_cli(stack, cli: Path | str, port: int) -> Path | None:
+    """Where the network namespace works here: a wrapper of `cli` that reaches only 127.0.0.1:`port` (the
+    bridge and its short socket directory closed by `stack`, an ExitStack); else None (the CLI as is)."""
+    import shutil
+    import tempfile
+
+    if not available():
+        return None
+    short = Path(tempfile.mkdtemp(prefix="nsb-", dir="/tmp"))  # Unix socket paths are short
+    stack.callback(shutil.rmtree, short, True)
+    stack.enter_context(UnixToTcpBridge(short / "s", port))
+    return isolated_cli(short, cli, port, short / "s")
+
+
 def _loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14s", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING, b"\0" * 14))
