@@ -61,7 +61,7 @@ def main() -> None:
             shutil.copyfile(lora, drop)
             register_adapter(store, drop, workspace, recipe="sft", base_model=BaseModelRef(name=model.name),
                              origin="bench")
-            with PipelineSession(workspace, runner, case_timeout_s=120, adapter_store=store.root) as session:
+            with PipelineSession(workspace, runner, case_timeout_s=120, adapter_store=store) as session:
                 started = time.perf_counter()
                 result = session.run_case("plan a weekend trip to Lisbon")
                 call_s.append(time.perf_counter() - started)
