@@ -8,7 +8,9 @@ spending: a worker reserves its next experiment before starting it, and settles 
   on SQLite, so two workers' checks never interleave) the experiment may start only when
   `spent + other workers' holds + estimate <= limit`, the estimate being the dearest experiment
   settled so far (0 before the first: the first experiments of a night are not bounded in advance,
-  as a single worker's never were). It then holds the estimate until `settle`.
+  as a single worker's never were). It then holds the estimate until `settle`; other workers' holds
+  count at the current estimate (an experiment reserved at $0 before the first one settled is as dear
+  as the others once one has), so a slow first experiment cannot carry the night past its total.
 - `settle(usd)`: adds the dollars, updates the dearest experiment, drops the hold. A dead worker's hold
   stops counting when its lease runs out (the heartbeat renews it, `renew`).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loop.config import Config
@@ -79,9 +81,11 @@ class SharedBudget:
         now = utcnow()
         with session_scope(self.config) as db:
             ledger = self._lock(db)
-            held = db.scalar(select(func.coalesce(func.sum(BudgetHold.usd), 0.0)).where(
-                BudgetHold.ledger == self.name, BudgetHold.worker != self.me.name, BudgetHold.held_until > now))
             estimate = ledger.largest_usd
+            # another worker's running experiment is held at today's estimate, not at the one it reserved
+            # with: one reserved at $0 (before any experiment had settled) costs as much as any other
+            held = sum(max(usd, estimate) for usd in db.scalars(select(BudgetHold.usd).where(
+                BudgetHold.ledger == self.name, BudgetHold.worker != self.me.name, BudgetHold.held_until > now)))
             granted = ledger.spent_usd + held + estimate <= ledger.limit_usd
             if granted:
                 db.execute(delete(BudgetHold).where(BudgetHold.worker == self.me.name))

@@ -5,6 +5,7 @@ exceeds the total."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -101,6 +102,25 @@ def test_the_budget_spent_across_workers_never_exceeds_the_total(config):
     refused = budgets[1].reserve()
     assert not refused.granted and "across workers" in refused.message
 
+
+
+def test_an_experiment_reserved_before_any_settled_counts_at_the_estimate_learnt_since(config):
+    """The race the threaded test above can hit: w0 reserves first (estimate $0, nothing settled yet) and
+    is slow; the others learn the cost ($0.70) and go on. w0's running experiment must count as $0.70,
+    or the night ends at 8 x 0.70 = $5.60 on a $5 total."""
+    slow, *others = [SharedBudget(config, _live(config, f"w{i}")) for i in range(WORKERS)]
+    for b in (slow, *others):
+        b.open()
+    first = slow.reserve()
+    assert first.granted and first.estimate_usd == 0.0
+    started = 1
+    for budget in itertools.cycle(others):
+        if not budget.reserve().granted:
+            break
+        started += 1
+        budget.settle(0.7)
+    slow.settle(0.7)
+    assert started == 7 and slow.spent() == pytest.approx(4.9) and slow.spent() <= config.budget_usd
 
 def test_a_worker_starting_alone_opens_a_new_night(config):
     first = SharedBudget(config, _live(config, "w1"))
